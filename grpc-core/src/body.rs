@@ -1,0 +1,159 @@
+//! [`GrpcBody`]: the one erased body type of the stack.
+//!
+//! Its error type is [`Status`]. Wrapping a body that is already a `GrpcBody`
+//! returns it unchanged, so a body is never boxed twice, and the common
+//! one-message case (a unary request or response) is stored inline without a
+//! box at all.
+
+use std::any::Any;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::BodyExt;
+
+use crate::error::BoxError;
+use crate::Status;
+
+/// A gRPC body: data frames of length-prefixed messages, then trailers.
+#[derive(Default)]
+pub struct GrpcBody {
+    kind: Kind,
+}
+
+#[derive(Default)]
+enum Kind {
+    #[default]
+    Empty,
+    /// At most one data chunk, then optional trailers; no allocation.
+    Once {
+        data: Option<Bytes>,
+        trailers: Option<HeaderMap>,
+    },
+    Boxed(UnsyncBoxBody<Bytes, Status>),
+}
+
+impl GrpcBody {
+    /// Erases any body; a `GrpcBody` is returned as it is.
+    pub fn new<B>(body: B) -> GrpcBody
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let mut slot = Some(body);
+        if let Some(grpc) = (&mut slot as &mut dyn Any).downcast_mut::<Option<GrpcBody>>() {
+            return grpc.take().expect("slot was just filled");
+        }
+        let body = slot.expect("slot was just filled");
+        GrpcBody {
+            kind: Kind::Boxed(body.map_err(|e| Status::from_error(e.into())).boxed_unsync()),
+        }
+    }
+
+    /// A body with no data and no trailers.
+    pub fn empty() -> GrpcBody {
+        GrpcBody { kind: Kind::Empty }
+    }
+
+    /// A body of one chunk of wire bytes (usually one framed message), then
+    /// optional trailers. Stored inline, without a box.
+    pub fn once(data: Bytes, trailers: Option<HeaderMap>) -> GrpcBody {
+        GrpcBody {
+            kind: Kind::Once {
+                data: (!data.is_empty()).then_some(data),
+                trailers,
+            },
+        }
+    }
+
+    /// A body that only carries trailers.
+    pub fn trailers(trailers: HeaderMap) -> GrpcBody {
+        GrpcBody {
+            kind: Kind::Once {
+                data: None,
+                trailers: Some(trailers),
+            },
+        }
+    }
+}
+
+impl Body for GrpcBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        match &mut self.get_mut().kind {
+            Kind::Empty => Poll::Ready(None),
+            Kind::Once { data, trailers } => {
+                if let Some(data) = data.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
+            }
+            Kind::Boxed(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Empty => true,
+            Kind::Once { data, trailers } => data.is_none() && trailers.is_none(),
+            Kind::Boxed(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Empty => SizeHint::with_exact(0),
+            Kind::Once { data, .. } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            Kind::Boxed(body) => body.size_hint(),
+        }
+    }
+}
+
+impl fmt::Debug for GrpcBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Empty => "empty",
+            Kind::Once { .. } => "once",
+            Kind::Boxed(_) => "boxed",
+        };
+        f.debug_struct("GrpcBody").field("kind", &kind).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+    use http_body_util::Full;
+
+    #[test]
+    fn wrapping_a_grpc_body_does_not_box_it_again() {
+        let inner = GrpcBody::once(Bytes::from_static(b"x"), None);
+        let outer = GrpcBody::new(inner);
+        assert!(matches!(outer.kind, Kind::Once { .. }));
+        let boxed = GrpcBody::new(Full::new(Bytes::from_static(b"x")));
+        assert!(matches!(GrpcBody::new(boxed).kind, Kind::Boxed(_)));
+    }
+
+    #[test]
+    fn a_once_body_yields_data_then_trailers() {
+        let mut t = HeaderMap::new();
+        t.insert("grpc-status", http::HeaderValue::from_static("0"));
+        let body = GrpcBody::once(Bytes::from_static(b"abc"), Some(t));
+        assert_eq!(body.size_hint().exact(), Some(3));
+        let collected = body.collect().now_or_never().unwrap().unwrap();
+        assert_eq!(collected.trailers().unwrap()["grpc-status"], "0");
+        assert_eq!(collected.to_bytes(), "abc");
+    }
+}

@@ -1,0 +1,42 @@
+//! The stable vocabulary of the gRPC stack.
+//!
+//! `grpc-core` holds what every other crate of the stack speaks, and nothing
+//! that depends on a transport or on tower:
+//!
+//! - [`Code`] and [`Status`], with their lossless header form;
+//! - [`metadata`]: ASCII and binary metadata over `http::HeaderMap`;
+//! - [`codec`]: the [`Codec`](codec::Codec) trait, the prost codec, and the
+//!   5-byte framing ([`Deframer`](codec::Deframer),
+//!   [`encode_message`](codec::framing::encode_message),
+//!   [`EncodeBody`](codec::EncodeBody));
+//! - [`timeout`]: `grpc-timeout` parse and format;
+//! - [`http_status`]: HTTP status → gRPC code for non-gRPC responses;
+//! - typed [`Request`], [`Response`] and [`Streaming`];
+//! - [`GrpcBody`], the one erased body type, with `Status` as its error.
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version is the `rust-version` of the workspace
+//! manifest (currently 1.85). It may be raised in a minor release.
+
+pub mod body;
+pub mod codec;
+pub mod error;
+pub mod headers;
+pub mod http_status;
+pub mod metadata;
+pub mod method;
+mod request;
+pub mod status;
+pub mod streaming;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
+pub mod timeout;
+
+pub use body::GrpcBody;
+pub use error::BoxError;
+pub use metadata::MetadataMap;
+pub use method::GrpcMethod;
+pub use request::{Request, Response};
+pub use status::{Code, Status};
+pub use streaming::Streaming;
