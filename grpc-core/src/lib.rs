@@ -37,6 +37,6 @@ pub use body::GrpcBody;
 pub use error::BoxError;
 pub use metadata::MetadataMap;
 pub use method::GrpcMethod;
-pub use request::{Request, Response};
+pub use request::{IntoRequest, IntoStreamingRequest, Request, Response};
 pub use status::{Code, Status};
 pub use streaming::Streaming;

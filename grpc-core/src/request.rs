@@ -191,3 +191,59 @@ impl<T> Response<T> {
         }
     }
 }
+
+/// Anything that can be sent as a unary request: a message, or a
+/// [`Request`] around one.
+pub trait IntoRequest<T> {
+    /// Wraps the message in a request if it is not one yet.
+    fn into_request(self) -> Request<T>;
+}
+
+impl<T> IntoRequest<T> for T {
+    fn into_request(self) -> Request<T> {
+        Request::new(self)
+    }
+}
+
+impl<T> IntoRequest<T> for Request<T> {
+    fn into_request(self) -> Request<T> {
+        self
+    }
+}
+
+/// Anything that can be sent as a streaming request: a `Stream` of
+/// messages, or a [`Request`] around one.
+pub trait IntoStreamingRequest {
+    /// The stream of messages.
+    type Stream: futures_core::Stream<Item = Self::Message> + Send + 'static;
+    /// The message type.
+    type Message;
+
+    /// Wraps the stream in a request if it is not one yet.
+    fn into_streaming_request(self) -> Request<Self::Stream>;
+}
+
+impl<S> IntoStreamingRequest for S
+where
+    S: futures_core::Stream + Send + 'static,
+{
+    type Stream = S;
+    type Message = S::Item;
+
+    fn into_streaming_request(self) -> Request<S> {
+        Request::new(self)
+    }
+}
+
+impl<S> IntoStreamingRequest for Request<S>
+where
+    S: futures_core::Stream + Send + 'static,
+{
+    type Stream = S;
+    type Message = S::Item;
+
+    fn into_streaming_request(self) -> Request<S> {
+        self
+    }
+}
+
