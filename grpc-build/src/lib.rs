@@ -1,1 +1,109 @@
-//! placeholder
+//! Code generation for the gRPC stack: turns `.proto` files into prost
+//! messages, a server trait per service and a typed client per service.
+//!
+//! Run it from a `build.rs`. The `.proto` files are parsed by
+//! [protox](https://docs.rs/protox), a pure-Rust compiler, so no system
+//! `protoc` is needed; the messages come from [`prost_build`].
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> std::io::Result<()> {
+//!     grpc_build::compile_protos("proto/echo.proto")?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Then include the generated file (named after the proto package) in the
+//! crate:
+//!
+//! ```ignore
+//! pub mod echo {
+//!     include!(concat!(env!("OUT_DIR"), "/grpcstack.echo.rs"));
+//! }
+//! ```
+//!
+//! The crate that includes it depends on `prost`, `grpc-core`, and on
+//! `grpc-server` and/or `grpc-client` for the sides it generates.
+//!
+//! # What is generated
+//!
+//! For `service Echo` in `package grpcstack.echo`, next to the messages:
+//!
+//! - `echo_server`: the `Echo` trait, with one method per RPC, taking
+//!   `Request<In>` (or `Request<Streaming<In>>` when the client streams) and
+//!   returning `impl Future<Output = Result<Response<Out>, Status>> + Send`.
+//!   A server-streaming RPC `Foo` answers with `Response<Self::FooStream>`,
+//!   an associated type the implementation picks. `EchoServer<T>` wraps an
+//!   implementation and registers every method with a `grpc_server::Router`
+//!   (`RegisterService`), under the path `/grpcstack.echo.Echo/Method`.
+//! - `echo_client`: `EchoClient<S>` over any `grpc_client::GrpcService`
+//!   (such as a `Channel`), with one `async fn` per RPC that takes a message
+//!   or a `Request` (a stream, or a `Request` around one, when the client
+//!   streams).
+//!
+//! Method names are `snake_case` (keywords become raw identifiers such as
+//! `r#type`), proto comments become doc comments, and `deprecated` options
+//! become `#[deprecated]`. The generated code names everything by absolute
+//! path (`::grpc_server::codegen::…`, `::grpc_client::codegen::…`), so it
+//! needs no imports.
+//!
+//! Use [`configure`] to generate only one side, pick the output directory,
+//! write the descriptor set, or pass your own [`prost_build::Config`].
+//!
+//! The generated code is pretty-printed by prost-build's formatter, which is
+//! on unless a custom config turns it off with `Config::format(false)`.
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version is the `rust-version` of the workspace
+//! manifest (currently 1.85). It may be raised in a minor release.
+
+mod builder;
+mod client;
+mod docs;
+mod generator;
+mod naming;
+mod server;
+
+use std::io;
+use std::path::Path;
+
+pub use builder::Builder;
+pub use prost_build;
+
+/// Compiles one `.proto` file with the default settings: both server and
+/// client, written to `OUT_DIR`, with the file's directory as the only
+/// include path.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() -> std::io::Result<()> {
+///     grpc_build::compile_protos("proto/echo.proto")
+/// }
+/// ```
+///
+/// # Errors
+///
+/// See [`Builder::compile_protos`].
+pub fn compile_protos(proto: impl AsRef<Path>) -> io::Result<()> {
+    let proto = proto.as_ref();
+    let include = match proto.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    configure().compile_protos(&[proto], &[include])
+}
+
+/// A [`Builder`] with the default settings, to change before compiling.
+///
+/// ```no_run
+/// // build.rs: a client-only crate
+/// fn main() -> std::io::Result<()> {
+///     grpc_build::configure()
+///         .build_server(false)
+///         .compile_protos(&["proto/echo.proto", "proto/demo.proto"], &["proto"])
+/// }
+/// ```
+pub fn configure() -> Builder {
+    Builder::default()
+}
