@@ -313,11 +313,9 @@ async fn the_safe_default_stream_limit_is_advertised() {
     let call = async move { unary(&mut c, "/test.Echo/Unary", b"x").await };
     tokio::pin!(call);
     let reply = timeout(LIMIT, async {
-        loop {
-            tokio::select! {
-                reply = &mut call => break reply,
-                result = &mut conn => panic!("connection ended: {result:?}"),
-            }
+        tokio::select! {
+            reply = &mut call => reply,
+            result = &mut conn => panic!("connection ended: {result:?}"),
         }
     })
     .await

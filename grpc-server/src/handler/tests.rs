@@ -57,6 +57,7 @@ where
     }
 }
 
+#[allow(clippy::type_complexity)]
 fn echo_unary() -> ReadOne<
     BytesCodec,
     impl Fn(Request<Bytes>) -> std::future::Ready<Result<Response<Bytes>, Status>> + Clone,

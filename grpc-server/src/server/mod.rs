@@ -11,7 +11,9 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:50051").await?;
-//! let shutdown = async { tokio::signal::ctrl_c().await.ok(); };
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let shutdown = async { stopped.await.ok(); };
+//! # drop(stop);
 //! Server::new()
 //!     .max_concurrent_streams(100)
 //!     .serve_with_shutdown(listener, Router::new(), shutdown)
