@@ -55,6 +55,7 @@ fn call(service: &ServiceModel, method: &MethodModel) -> TokenStream {
     let output = &method.output;
     let docs = method.docs(&format!("Calls `/{full_name}/{proto_name}`."));
     let deprecated = method.deprecated_attribute();
+    let allow_convention = method.self_convention_allowance(&name);
 
     let (request, into_request) = if method.client_streaming {
         (
@@ -87,6 +88,7 @@ fn call(service: &ServiceModel, method: &MethodModel) -> TokenStream {
     quote! {
         #docs
         #deprecated
+        #allow_convention
         pub async fn #name(
             &mut self,
             request: #request,

@@ -120,6 +120,23 @@ impl MethodModel {
     pub(crate) fn deprecated_attribute(&self) -> TokenStream {
         deprecated_attribute(self.deprecated)
     }
+
+    /// Allows clippy's `wrong_self_convention` for RPC names such as `New`,
+    /// `ToJson` or `IntoPast`: the name comes from the `.proto` file, and
+    /// every generated method takes `&self` or `&mut self`.
+    pub(crate) fn self_convention_allowance(&self, name: &proc_macro2::Ident) -> TokenStream {
+        let name = name.to_string();
+        let name = name.trim_start_matches("r#");
+        let conventional = name == "new"
+            || ["as_", "from_", "into_", "is_", "to_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix));
+        if conventional {
+            quote! { #[allow(clippy::wrong_self_convention)] }
+        } else {
+            TokenStream::new()
+        }
+    }
 }
 
 fn deprecated_attribute(deprecated: bool) -> TokenStream {

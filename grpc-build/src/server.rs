@@ -116,6 +116,7 @@ fn trait_item(service: &ServiceModel, method: &MethodModel) -> TokenStream {
         service.full_name, method.proto_name
     ));
     let deprecated = method.deprecated_attribute();
+    let allow_convention = method.self_convention_allowance(name);
 
     let request = if method.client_streaming {
         quote! {
@@ -145,6 +146,7 @@ fn trait_item(service: &ServiceModel, method: &MethodModel) -> TokenStream {
 
         #docs
         #deprecated
+        #allow_convention
         fn #name(
             &self,
             request: #request,

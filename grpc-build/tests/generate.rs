@@ -378,7 +378,11 @@ fn rust_keywords_in_method_names_are_escaped() {
     assert_contains(&code, "GrpcMethod::new(\"kw.Lookup\", \"Type\")");
     // `new` is the client's constructor, so the RPC's method moves aside.
     assert_contains(&code, "pub async fn new_(&mut self,");
-    assert_contains(&code, "fn new(&self,");
+    assert_contains(
+        &code,
+        "#[allow(clippy::wrong_self_convention)] fn new(&self,",
+    );
+    assert_lacks(&code, "#[allow(clippy::wrong_self_convention)] fn r#type(");
 }
 
 #[test]
