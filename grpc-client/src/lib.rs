@@ -1,1 +1,89 @@
-//! placeholder
+//! The client side of the gRPC stack: a channel that multiplexes calls over
+//! one hyper HTTP/2 connection, typed calls for the four RPC kinds, and a
+//! low-level call object for full control of one stream.
+//!
+//! - [`Endpoint`] says where to connect and how (timeouts, HTTP/2 window
+//!   and keepalive settings, `user-agent`, reconnection [`Backoff`]).
+//! - [`Channel`] is the connection: cheap to clone, lazily connected,
+//!   reconnecting with backoff, and a plain
+//!   `tower_service::Service<http::Request<GrpcBody>>`, so any tower layer
+//!   can wrap it.
+//! - [`Grpc`] makes typed calls over any [`GrpcService`] (a channel, or a
+//!   channel inside a stack of layers); generated clients are built on it.
+//! - [`Call`] drives one call step by step: send the head, send messages,
+//!   half-close, receive initial metadata, messages, trailing metadata, or
+//!   cancel.
+//!
+//! ```no_run
+//! use bytes::Bytes;
+//! use grpc_client::{Endpoint, Grpc};
+//! use grpc_core::codec::BytesCodec;
+//! use grpc_core::{GrpcMethod, Request};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), grpc_core::Status> {
+//! let channel = Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let mut client = Grpc::new(channel);
+//! let reply = client
+//!     .unary(
+//!         Request::new(Bytes::from_static(b"hello")),
+//!         GrpcMethod::new("echo.Echo", "Say"),
+//!         BytesCodec,
+//!     )
+//!     .await?;
+//! println!("{:?}", reply.into_inner());
+//! # Ok(()) }
+//! ```
+//!
+//! # How a response is read
+//!
+//! - a `grpc-status` in the response headers is a trailers-only response:
+//!   its status is the call's outcome;
+//! - an HTTP status other than 200 without `grpc-status` (a proxy's 503)
+//!   maps through gRPC's HTTP-to-gRPC table (503 → `UNAVAILABLE`,
+//!   404 → `UNIMPLEMENTED`, …);
+//! - a 200 without a gRPC `content-type` is `UNKNOWN`;
+//! - otherwise the response headers are the initial metadata, then come the
+//!   messages, then trailers with `grpc-status` (missing: `INTERNAL`) and
+//!   the trailing metadata. A unary response must have exactly one message
+//!   (otherwise `INTERNAL`).
+//!
+//! Transport failures (refused connection, reset stream, lost connection)
+//! become a status through [`status::status_from_error`].
+//!
+//! # Cancellation
+//!
+//! Dropping a call future, a response [`Streaming`](grpc_core::Streaming)
+//! before its end, or a [`Call`], resets the HTTP/2 stream with
+//! `RST_STREAM(CANCEL)`; other calls on the connection go on.
+//!
+//! # Runtime
+//!
+//! The client runs on tokio: connections and connection attempts are tokio
+//! tasks. Only `http://` (HTTP/2 with prior knowledge) is supported for now.
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version is the `rust-version` of the workspace
+//! manifest (currently 1.85). It may be raised in a minor release.
+
+pub mod backoff;
+mod body;
+pub mod call;
+mod cancel;
+pub mod channel;
+pub mod codegen;
+pub mod endpoint;
+pub mod error;
+mod exchange;
+pub mod grpc;
+pub mod service;
+pub mod status;
+
+pub use backoff::Backoff;
+pub use call::Call;
+pub use channel::Channel;
+pub use endpoint::Endpoint;
+pub use error::Error;
+pub use grpc::Grpc;
+pub use service::GrpcService;

@@ -1,0 +1,130 @@
+//! [`Channel`]: calls multiplexed over one hyper HTTP/2 connection.
+//!
+//! A channel is a cheap, cloneable handle (an `Arc`) on one connection to an
+//! [`Endpoint`]. Every call is its own HTTP/2 stream on that connection: the
+//! call clones hyper's `SendRequest` and sends directly, with no `Buffer`
+//! task or queue in between.
+//!
+//! # Connection states
+//!
+//! - **idle**: nothing connected (a new lazy channel, or after the
+//!   connection was lost). The next call starts a connection attempt.
+//! - **connecting**: every call waits for the same attempt, which runs as its
+//!   own task and is bounded by the connect timeout.
+//! - **ready**: calls go straight out on the connection. When the connection
+//!   ends (`GOAWAY`, the peer closed it, an I/O error, a keepalive timeout)
+//!   the channel goes back to idle, and the next call reconnects.
+//! - **backoff**: an attempt failed. Until its backoff delay (see
+//!   [`Backoff`](crate::Backoff)) has passed, calls **fail fast** with an
+//!   error that maps to `UNAVAILABLE`, which is gRPC's default behaviour
+//!   (not *wait-for-ready*). The first call after the delay starts the next
+//!   attempt. A successful connection resets the backoff.
+//!
+//! A request that a closing connection refused before it was sent is retried
+//! once on a new connection; a request already sent is never retried here.
+//!
+//! # What the channel adds to a request
+//!
+//! The URI's scheme and authority come from the endpoint (the path from the
+//! request), and `content-type: application/grpc`, `te: trailers` and the
+//! endpoint's `user-agent` are added when missing, all as constant header
+//! values.
+//!
+//! # Errors
+//!
+//! `Service::Error` is a [`BoxError`]: this crate's [`Error`] for
+//! connection failures (connect refused or timed out, backoff, connection
+//! closed), or hyper's error when the stream broke.
+//! [`status_from_error`](crate::status::status_from_error) turns either into
+//! a `Status`. Response body errors are already a `Status`.
+//!
+//! # Cancellation
+//!
+//! Dropping the response future, or the response body before its end, resets
+//! the stream with `RST_STREAM(CANCEL)`; the connection and other calls on it
+//! are unaffected.
+//!
+//! # Runtime
+//!
+//! Connecting spawns tokio tasks (the attempt, then the connection), so
+//! calls must be made within a tokio runtime.
+
+mod connection;
+mod future;
+mod request;
+
+pub use future::ResponseFuture;
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use grpc_core::{BoxError, GrpcBody};
+use tower_service::Service;
+
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use connection::{Acquired, Inner};
+
+/// A multiplexed HTTP/2 connection to one endpoint; see the
+/// [module docs](self).
+///
+/// Build one with [`Endpoint::connect`] or [`Endpoint::connect_lazy`].
+#[derive(Clone)]
+pub struct Channel {
+    inner: Arc<Inner>,
+}
+
+impl Channel {
+    pub(crate) fn lazy(endpoint: Endpoint) -> Channel {
+        Channel {
+            inner: Inner::new(endpoint),
+        }
+    }
+
+    pub(crate) async fn connect(endpoint: Endpoint) -> Result<Channel, Error> {
+        let channel = Channel::lazy(endpoint);
+        match channel.inner.acquire() {
+            Acquired::Ready(_) => {}
+            Acquired::Wait(attempt) => {
+                attempt.await?;
+            }
+            Acquired::Failed(error) => return Err(error),
+        }
+        Ok(channel)
+    }
+
+    /// The endpoint this channel connects to.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.inner.endpoint()
+    }
+}
+
+impl Service<http::Request<GrpcBody>> for Channel {
+    type Response = http::Response<GrpcBody>;
+    type Error = BoxError;
+    type Future = ResponseFuture;
+
+    /// Always ready: the connection is shared and HTTP/2 itself queues
+    /// streams beyond the peer's concurrency limit. Connection problems are
+    /// reported by the call.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: http::Request<GrpcBody>) -> ResponseFuture {
+        match request::prepare(self.inner.endpoint(), &mut request) {
+            Ok(()) => ResponseFuture::new(self.inner.clone(), request),
+            Err(error) => ResponseFuture::failed(error),
+        }
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("uri", self.inner.endpoint().uri())
+            .field("state", &self.inner.state_name())
+            .finish()
+    }
+}

@@ -1,0 +1,234 @@
+//! [`Grpc`]: typed calls of the four kinds over any [`GrpcService`].
+//!
+//! The generated clients are thin wrappers around these four methods:
+//!
+//! | kind | request | response |
+//! |---|---|---|
+//! | [`unary`](Grpc::unary) | one message | one message |
+//! | [`server_streaming`](Grpc::server_streaming) | one message | [`Streaming`] |
+//! | [`client_streaming`](Grpc::client_streaming) | a `Stream` | one message |
+//! | [`streaming`](Grpc::streaming) | a `Stream` | [`Streaming`] |
+//!
+//! Each call sends `POST /{service}/{method}` with the request metadata as
+//! headers and the [`GrpcMethod`] in the request extensions, then reads the
+//! response as described in the crate docs: a non-OK status (from the
+//! trailers, a trailers-only response, or a non-gRPC HTTP error) is the
+//! `Err` of the call for unary responses, or the last item of a
+//! [`Streaming`]. Transport errors become a [`Status`] through
+//! [`status_from_error`].
+//!
+//! # Limits
+//!
+//! Received messages longer than
+//! [`max_decoding_message_size`](Grpc::max_decoding_message_size) (4 MiB by
+//! default) fail with `RESOURCE_EXHAUSTED`; sent messages longer than
+//! [`max_encoding_message_size`](Grpc::max_encoding_message_size)
+//! (`i32::MAX` by default) fail the call with `RESOURCE_EXHAUSTED` before
+//! anything is sent (unary) or reset the stream (streaming).
+//!
+//! # Cancellation
+//!
+//! Dropping a call's future, or the [`Streaming`] of its response before
+//! the end, resets the HTTP/2 stream with `CANCEL`, also while a streaming
+//! request is still being sent.
+
+use std::future::poll_fn;
+
+use futures_core::Stream;
+use futures_util::StreamExt;
+use grpc_core::codec::framing::{
+    encode_message, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
+};
+use grpc_core::codec::{Codec, EncodeBody};
+use grpc_core::{GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
+
+use crate::cancel::{self, GuardedBody};
+use crate::exchange::{build_request, read_head, single_message, Head};
+use crate::service::GrpcService;
+use crate::status::status_from_error;
+
+/// Typed gRPC calls over a [`GrpcService`] such as a
+/// [`Channel`](crate::Channel); see the [module docs](self).
+///
+/// ```no_run
+/// use grpc_client::{Endpoint, Grpc};
+/// use grpc_core::codec::BytesCodec;
+/// use grpc_core::{GrpcMethod, Request};
+///
+/// # async fn run() -> Result<(), grpc_core::Status> {
+/// let channel = Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+/// let mut grpc = Grpc::new(channel);
+/// let method = GrpcMethod::new("echo.Echo", "Say");
+/// let reply = grpc
+///     .unary(Request::new(bytes::Bytes::from_static(b"hi")), method, BytesCodec)
+///     .await?;
+/// println!("{:?} then {:?}", reply.get_ref(), reply.trailers());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Grpc<S> {
+    inner: S,
+    max_decoding_message_size: usize,
+    max_encoding_message_size: usize,
+}
+
+impl<S> Grpc<S> {
+    /// Calls through `inner`, with the default message size limits.
+    pub fn new(inner: S) -> Self {
+        Grpc {
+            inner,
+            max_decoding_message_size: DEFAULT_MAX_RECV_MESSAGE_SIZE,
+            max_encoding_message_size: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+        }
+    }
+
+    /// Sets the largest message accepted from the server (default 4 MiB).
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+        self.max_decoding_message_size = limit;
+        self
+    }
+
+    /// Sets the largest message sent to the server (default `i32::MAX`).
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+        self.max_encoding_message_size = limit;
+        self
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: GrpcService> Grpc<S> {
+    /// One message in, one message out.
+    pub async fn unary<C: Codec>(
+        &mut self,
+        request: Request<C::Encode>,
+        method: GrpcMethod,
+        mut codec: C,
+    ) -> Result<Response<C::Decode>, Status> {
+        let (metadata, extensions, message) = request.into_parts();
+        let bytes = encode_message(&mut codec, message, self.max_encoding_message_size)?;
+        let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
+        let head = self.send(request).await?;
+        read_single(head, codec, self.max_decoding_message_size).await
+    }
+
+    /// One message in, a stream of messages out.
+    pub async fn server_streaming<C: Codec>(
+        &mut self,
+        request: Request<C::Encode>,
+        method: GrpcMethod,
+        mut codec: C,
+    ) -> Result<Response<Streaming<C::Decode>>, Status> {
+        let (metadata, extensions, message) = request.into_parts();
+        let bytes = encode_message(&mut codec, message, self.max_encoding_message_size)?;
+        let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
+        let head = self.send(request).await?;
+        Ok(read_stream(head, codec, self.max_decoding_message_size))
+    }
+
+    /// A stream of messages in, one message out.
+    pub async fn client_streaming<St, C>(
+        &mut self,
+        request: Request<St>,
+        method: GrpcMethod,
+        codec: C,
+    ) -> Result<Response<C::Decode>, Status>
+    where
+        St: Stream<Item = C::Encode> + Send + 'static,
+        C: Codec,
+    {
+        let (request, canceller) = self.streaming_request(request, method, codec.clone())?;
+        let mut head = self.send(request).await?;
+        head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
+        read_single(head, codec, self.max_decoding_message_size).await
+    }
+
+    /// A stream of messages in, a stream of messages out.
+    pub async fn streaming<St, C>(
+        &mut self,
+        request: Request<St>,
+        method: GrpcMethod,
+        codec: C,
+    ) -> Result<Response<Streaming<C::Decode>>, Status>
+    where
+        St: Stream<Item = C::Encode> + Send + 'static,
+        C: Codec,
+    {
+        let (request, canceller) = self.streaming_request(request, method, codec.clone())?;
+        let mut head = self.send(request).await?;
+        head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
+        Ok(read_stream(head, codec, self.max_decoding_message_size))
+    }
+
+    /// The request of a client-streaming or bidi call, with the canceller
+    /// that resets it when the response side is dropped.
+    fn streaming_request<St, C>(
+        &self,
+        request: Request<St>,
+        method: GrpcMethod,
+        codec: C,
+    ) -> Result<(http::Request<GrpcBody>, cancel::Canceller), Status>
+    where
+        St: Stream<Item = C::Encode> + Send + 'static,
+        C: Codec,
+    {
+        let (metadata, extensions, messages) = request.into_parts();
+        let body = EncodeBody::client(messages.map(Ok), codec, self.max_encoding_message_size);
+        let (canceller, body) = cancel::link(body);
+        let request = build_request(metadata, extensions, method, GrpcBody::new(body))?;
+        Ok((request, canceller))
+    }
+
+    async fn send(&mut self, request: http::Request<GrpcBody>) -> Result<Head, Status> {
+        poll_fn(|cx| self.inner.poll_ready(cx))
+            .await
+            .map_err(|e| status_from_error(e.into()))?;
+        let response = self
+            .inner
+            .call(request)
+            .await
+            .map_err(|e| status_from_error(e.into()))?;
+        read_head(response)
+    }
+}
+
+// Free functions rather than methods: a call future must not hold `&self`
+// across an await, or it would need `S: Sync` to be `Send`.
+
+async fn read_single<C: Codec>(
+    head: Head,
+    codec: C,
+    max_message_size: usize,
+) -> Result<Response<C::Decode>, Status> {
+    let mut stream = Streaming::new_response(head.body, codec, max_message_size);
+    let message = single_message(&mut stream).await?;
+    let trailers = stream.take_trailers().unwrap_or_default();
+    Ok(Response::from_parts(
+        head.metadata,
+        trailers,
+        head.extensions,
+        message,
+    ))
+}
+
+fn read_stream<C: Codec>(
+    head: Head,
+    codec: C,
+    max_message_size: usize,
+) -> Response<Streaming<C::Decode>> {
+    let stream = Streaming::new_response(head.body, codec, max_message_size);
+    Response::from_parts(head.metadata, Default::default(), head.extensions, stream)
+}
