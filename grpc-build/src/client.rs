@@ -40,6 +40,21 @@ pub(crate) fn generate(service: &ServiceModel) -> TokenStream {
                     }
                 }
 
+                /// Sets the largest reply message accepted from the server
+                /// (default 4 MiB); a larger one fails the call with
+                /// `RESOURCE_EXHAUSTED`.
+                pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+                    self.inner = self.inner.max_decoding_message_size(limit);
+                    self
+                }
+
+                /// Sets the largest request message sent to the server
+                /// (default `i32::MAX`).
+                pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+                    self.inner = self.inner.max_encoding_message_size(limit);
+                    self
+                }
+
                 #(#methods)*
             }
         }
@@ -107,11 +122,18 @@ fn call(service: &ServiceModel, method: &MethodModel) -> TokenStream {
     }
 }
 
+/// Methods of the generated client that are not RPCs.
+const OWN_METHODS: &[&str] = &[
+    "new",
+    "max_decoding_message_size",
+    "max_encoding_message_size",
+];
+
 /// The client method name: the snake_case method name, with a trailing `_`
-/// when it would collide with the client's own `new`.
+/// when it would collide with one of the client's own methods.
 fn client_method_ident(method: &MethodModel) -> Ident {
-    if method.ident == "new" {
-        Ident::new("new_", Span::call_site())
+    if OWN_METHODS.iter().any(|own| method.ident == own) {
+        Ident::new(&format!("{}_", method.ident), Span::call_site())
     } else {
         method.ident.clone()
     }

@@ -226,6 +226,16 @@ fn client_methods_take_messages_or_streams_and_return_typed_responses() {
     );
     assert_contains(
         &code,
+        "pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+             self.inner = self.inner.max_decoding_message_size(limit);",
+    );
+    assert_contains(
+        &code,
+        "pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+             self.inner = self.inner.max_encoding_message_size(limit);",
+    );
+    assert_contains(
+        &code,
         "pub async fn unary(&mut self,
              request: impl ::grpc_client::codegen::IntoRequest<super::EchoRequest>)
          -> ::core::result::Result<::grpc_client::codegen::Response<super::EchoReply>,
@@ -361,6 +371,7 @@ fn rust_keywords_in_method_names_are_escaped() {
           rpc Async(Empty) returns (stream Empty);
           rpc Self(Empty) returns (Empty);
           rpc New(Empty) returns (Empty);
+          rpc MaxDecodingMessageSize(Empty) returns (Empty);
         }
         message Empty {}
         "#,
@@ -376,8 +387,10 @@ fn rust_keywords_in_method_names_are_escaped() {
     assert_contains(&code, "fn self_(&self,");
     assert_contains(&code, "<T as Lookup>::r#type(&inner, request)");
     assert_contains(&code, "GrpcMethod::new(\"kw.Lookup\", \"Type\")");
-    // `new` is the client's constructor, so the RPC's method moves aside.
+    // Names of the client's own methods move aside on the client only.
     assert_contains(&code, "pub async fn new_(&mut self,");
+    assert_contains(&code, "pub async fn max_decoding_message_size_(&mut self,");
+    assert_contains(&code, "fn max_decoding_message_size(&self,");
     assert_contains(
         &code,
         "#[allow(clippy::wrong_self_convention)] fn new(&self,",
