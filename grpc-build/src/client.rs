@@ -18,7 +18,7 @@ pub(crate) fn generate(service: &ServiceModel) -> TokenStream {
     );
     let client_docs = &service.docs;
     let deprecated = service.deprecated_attribute();
-    let allow_deprecated = crate::server::allow_deprecated(service);
+    let allow_deprecated = service.allow_deprecated_attribute();
     let methods = service.methods.iter().map(|method| call(service, method));
 
     quote! {

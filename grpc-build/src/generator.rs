@@ -88,6 +88,16 @@ impl ServiceModel {
     pub(crate) fn deprecated_attribute(&self) -> TokenStream {
         deprecated_attribute(self.deprecated)
     }
+
+    /// `#[allow(deprecated)]` for a generated module that uses the service
+    /// or one of its methods while they are deprecated.
+    pub(crate) fn allow_deprecated_attribute(&self) -> TokenStream {
+        if self.deprecated || self.methods.iter().any(|m| m.deprecated) {
+            quote! { #[allow(deprecated)] }
+        } else {
+            TokenStream::new()
+        }
+    }
 }
 
 impl MethodModel {

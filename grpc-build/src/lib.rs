@@ -89,11 +89,15 @@ pub use prost_build;
 /// See [`Builder::compile_protos`].
 pub fn compile_protos(proto: impl AsRef<Path>) -> io::Result<()> {
     let proto = proto.as_ref();
-    let include = match proto.parent() {
+    configure().compile_protos(&[proto], &[parent_dir(proto)])
+}
+
+/// The directory a file is in; `.` for a bare file name.
+fn parent_dir(file: &Path) -> &Path {
+    match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
-    };
-    configure().compile_protos(&[proto], &[include])
+    }
 }
 
 /// A [`Builder`] with the default settings, to change before compiling.
@@ -108,4 +112,19 @@ pub fn compile_protos(proto: impl AsRef<Path>) -> io::Result<()> {
 /// ```
 pub fn configure() -> Builder {
     Builder::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_proto_is_searched_for_imports_in_its_own_directory() {
+        assert_eq!(
+            parent_dir(Path::new("proto/echo.proto")),
+            Path::new("proto")
+        );
+        assert_eq!(parent_dir(Path::new("/abs/echo.proto")), Path::new("/abs"));
+        assert_eq!(parent_dir(Path::new("echo.proto")), Path::new("."));
+    }
 }

@@ -23,7 +23,7 @@ pub(crate) fn generate(service: &ServiceModel) -> TokenStream {
          register it with `Router::add_service`."
     );
     let deprecated = service.deprecated_attribute();
-    let allow_deprecated = allow_deprecated(service);
+    let allow_deprecated = service.allow_deprecated_attribute();
     let trait_items = service
         .methods
         .iter()
@@ -89,15 +89,6 @@ pub(crate) fn generate(service: &ServiceModel) -> TokenStream {
                 }
             }
         }
-    }
-}
-
-/// `#[allow(deprecated)]` when the module uses something deprecated.
-pub(crate) fn allow_deprecated(service: &ServiceModel) -> TokenStream {
-    if service.deprecated || service.methods.iter().any(|m| m.deprecated) {
-        quote! { #[allow(deprecated)] }
-    } else {
-        TokenStream::new()
     }
 }
 
