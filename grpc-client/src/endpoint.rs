@@ -111,12 +111,14 @@ impl Endpoint {
                     "https:// needs TLS, which this client does not support yet; use http://",
                 ))
             }
-            Some(s) => return Err(Error::with(
-                Kind::InvalidUri,
-                format!(
+            Some(s) => {
+                return Err(Error::with(
+                    Kind::InvalidUri,
+                    format!(
                     "unsupported scheme {s:?}: only http:// (HTTP/2 prior knowledge) is supported"
                 ),
-            )),
+                ))
+            }
             None => {
                 return Err(Error::with(
                     Kind::InvalidUri,
