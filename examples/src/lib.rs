@@ -20,3 +20,6 @@ pub mod echo {
 pub mod demo {
     include!(concat!(env!("OUT_DIR"), "/demo.rs"));
 }
+
+pub mod echo_cases;
+pub mod echo_service;

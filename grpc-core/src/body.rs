@@ -50,7 +50,10 @@ impl GrpcBody {
         }
         let body = slot.expect("slot was just filled");
         GrpcBody {
-            kind: Kind::Boxed(body.map_err(|e| Status::from_error(e.into())).boxed_unsync()),
+            kind: Kind::Boxed(
+                body.map_err(|e| Status::from_error(e.into()))
+                    .boxed_unsync(),
+            ),
         }
     }
 

@@ -45,11 +45,25 @@ mod tests {
 
     #[test]
     fn grpc_content_types_are_recognised() {
-        for ok in ["application/grpc", "application/grpc+proto", "application/grpc;charset=x", "Application/GRPC"] {
+        for ok in [
+            "application/grpc",
+            "application/grpc+proto",
+            "application/grpc;charset=x",
+            "Application/GRPC",
+        ] {
             assert!(is_grpc_content_type(&HeaderValue::from_static(ok)), "{ok}");
         }
-        for bad in ["application/json", "application/grpcx", "application/grp", "text/plain", "application/grpc-web"] {
-            assert!(!is_grpc_content_type(&HeaderValue::from_static(bad)), "{bad}");
+        for bad in [
+            "application/json",
+            "application/grpcx",
+            "application/grp",
+            "text/plain",
+            "application/grpc-web",
+        ] {
+            assert!(
+                !is_grpc_content_type(&HeaderValue::from_static(bad)),
+                "{bad}"
+            );
         }
     }
 }

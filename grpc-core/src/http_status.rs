@@ -43,7 +43,10 @@ mod tests {
             (302, Code::Unknown),
         ];
         for (http, code) in table {
-            assert_eq!(code_from_http_status(StatusCode::from_u16(http).unwrap()), code);
+            assert_eq!(
+                code_from_http_status(StatusCode::from_u16(http).unwrap()),
+                code
+            );
         }
     }
 }

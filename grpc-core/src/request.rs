@@ -246,4 +246,3 @@ where
         self
     }
 }
-

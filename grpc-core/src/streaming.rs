@@ -184,7 +184,10 @@ mod tests {
     fn a_response_stream_without_trailers_is_internal() {
         let mut s = Streaming::new_response(body(ScriptedBody::messages([b"a"])), BytesCodec, 100);
         s.message().now_or_never().unwrap().unwrap();
-        assert_eq!(s.message().now_or_never().unwrap().unwrap_err().code(), Code::Internal);
+        assert_eq!(
+            s.message().now_or_never().unwrap().unwrap_err().code(),
+            Code::Internal
+        );
     }
 
     #[test]
@@ -198,6 +201,9 @@ mod tests {
     fn a_compressed_message_without_a_decompressor_is_internal() {
         let b = ScriptedBody::new([crate::codec::framing::encode_raw(b"z", true)]);
         let mut s = Streaming::new_request(body(b), BytesCodec, 100);
-        assert_eq!(s.message().now_or_never().unwrap().unwrap_err().code(), Code::Internal);
+        assert_eq!(
+            s.message().now_or_never().unwrap().unwrap_err().code(),
+            Code::Internal
+        );
     }
 }

@@ -99,13 +99,31 @@ mod tests {
         assert_eq!(parse_timeout(b"4m").unwrap(), Duration::from_millis(4));
         assert_eq!(parse_timeout(b"5u").unwrap(), Duration::from_micros(5));
         assert_eq!(parse_timeout(b"6n").unwrap(), Duration::from_nanos(6));
-        assert_eq!(parse_timeout(b"99999999H").unwrap(), Duration::from_secs(99_999_999 * 3600));
+        assert_eq!(
+            parse_timeout(b"99999999H").unwrap(),
+            Duration::from_secs(99_999_999 * 3600)
+        );
     }
 
     #[test]
     fn malformed_values_are_errors() {
-        for bad in [&b""[..], b"S", b"1", b"1x", b"-1S", b"1.5S", b" 1S", b"123456789m", b"1s", b"\xff"] {
-            assert!(parse_timeout(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b""[..],
+            b"S",
+            b"1",
+            b"1x",
+            b"-1S",
+            b"1.5S",
+            b" 1S",
+            b"123456789m",
+            b"1s",
+            b"\xff",
+        ] {
+            assert!(
+                parse_timeout(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -93,7 +93,9 @@ fn user_key(key: &str) -> Result<HeaderName, InvalidMetadata> {
 
 fn ascii_value(value: &str) -> Result<HeaderValue, InvalidMetadata> {
     if !encoding::is_valid_ascii_value(value.as_bytes()) {
-        return Err(InvalidMetadata::new("ASCII values may hold only bytes 0x20-0x7E"));
+        return Err(InvalidMetadata::new(
+            "ASCII values may hold only bytes 0x20-0x7E",
+        ));
     }
     HeaderValue::from_str(value).map_err(|_| InvalidMetadata::new("invalid value"))
 }
@@ -171,14 +173,22 @@ impl MetadataMap {
     }
 
     /// Sets a binary entry (`key` must end in `-bin`), replacing earlier values.
-    pub fn insert_bin(&mut self, key: &str, value: impl AsRef<[u8]>) -> Result<(), InvalidMetadata> {
+    pub fn insert_bin(
+        &mut self,
+        key: &str,
+        value: impl AsRef<[u8]>,
+    ) -> Result<(), InvalidMetadata> {
         let name = self.binary_key(key)?;
         self.headers.insert(name, binary_value(value.as_ref()));
         Ok(())
     }
 
     /// Adds a binary entry (`key` must end in `-bin`), keeping earlier values.
-    pub fn append_bin(&mut self, key: &str, value: impl AsRef<[u8]>) -> Result<(), InvalidMetadata> {
+    pub fn append_bin(
+        &mut self,
+        key: &str,
+        value: impl AsRef<[u8]>,
+    ) -> Result<(), InvalidMetadata> {
         let name = self.binary_key(key)?;
         self.headers.append(name, binary_value(value.as_ref()));
         Ok(())
@@ -193,7 +203,9 @@ impl MetadataMap {
 
     fn binary_key(&self, key: &str) -> Result<HeaderName, InvalidMetadata> {
         if !is_binary_key(key) {
-            return Err(InvalidMetadata::new("binary values need a key ending in -bin"));
+            return Err(InvalidMetadata::new(
+                "binary values need a key ending in -bin",
+            ));
         }
         user_key(key)
     }
@@ -300,7 +312,8 @@ impl MetadataMap {
 
 fn split_binary(value: &HeaderValue) -> impl Iterator<Item = Result<Bytes, InvalidMetadata>> + '_ {
     value.as_bytes().split(|b| *b == b',').map(|part| {
-        encoding::decode_binary(part).map_err(|_| InvalidMetadata::new("invalid base64 in -bin value"))
+        encoding::decode_binary(part)
+            .map_err(|_| InvalidMetadata::new("invalid base64 in -bin value"))
     })
 }
 

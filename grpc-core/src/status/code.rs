@@ -98,7 +98,11 @@ impl Code {
             _ => {
                 let s = std::str::from_utf8(bytes).ok()?.trim();
                 let n: i64 = s.parse().ok()?;
-                Some(i32::try_from(n).map(Code::from_i32).unwrap_or(Code::Unknown))
+                Some(
+                    i32::try_from(n)
+                        .map(Code::from_i32)
+                        .unwrap_or(Code::Unknown),
+                )
             }
         }
     }

@@ -197,7 +197,10 @@ impl Status {
             None => {
                 return Some(Status::new(
                     Code::Unknown,
-                    format!("invalid grpc-status: {:?}", String::from_utf8_lossy(raw.as_bytes())),
+                    format!(
+                        "invalid grpc-status: {:?}",
+                        String::from_utf8_lossy(raw.as_bytes())
+                    ),
                 ))
             }
         };
@@ -328,7 +331,10 @@ impl fmt::Display for Status {
 
 impl Error for Status {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.0.source.as_ref().map(|e| &**e as &(dyn Error + 'static))
+        self.0
+            .source
+            .as_ref()
+            .map(|e| &**e as &(dyn Error + 'static))
     }
 }
 

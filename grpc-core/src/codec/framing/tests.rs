@@ -5,21 +5,31 @@ use http_body_util::BodyExt;
 use proptest::prelude::*;
 
 fn wire(messages: &[Vec<u8>]) -> Vec<u8> {
-    messages.iter().flat_map(|m| encode_raw(m, false).to_vec()).collect()
+    messages
+        .iter()
+        .flat_map(|m| encode_raw(m, false).to_vec())
+        .collect()
 }
 
 /// Drains a deframer whose body never pends.
 fn drain(body: ScriptedBody, max: usize) -> (Vec<Result<Frame, Status>>, Option<HeaderMap>) {
     let mut d = Deframer::new(body, max);
     let mut out = Vec::new();
-    while let Some(item) = d.message().now_or_never().expect("scripted body is always ready") {
+    while let Some(item) = d
+        .message()
+        .now_or_never()
+        .expect("scripted body is always ready")
+    {
         out.push(item);
     }
     (out, d.take_trailers())
 }
 
 fn payloads(items: Vec<Result<Frame, Status>>) -> Vec<Vec<u8>> {
-    items.into_iter().map(|r| r.unwrap().payload().to_vec()).collect()
+    items
+        .into_iter()
+        .map(|r| r.unwrap().payload().to_vec())
+        .collect()
 }
 
 #[test]
@@ -53,7 +63,10 @@ fn an_oversized_message_is_resource_exhausted_before_its_bytes_arrive() {
     write_header(&mut prefix, false, 11);
     let (items, _) = drain(ScriptedBody::new([Bytes::copy_from_slice(&prefix)]), 10);
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0].as_ref().unwrap_err().code(), Code::ResourceExhausted);
+    assert_eq!(
+        items[0].as_ref().unwrap_err().code(),
+        Code::ResourceExhausted
+    );
 }
 
 #[test]
@@ -74,7 +87,10 @@ fn a_truncated_message_is_internal() {
 
 #[test]
 fn a_bad_flag_byte_is_internal_and_ends_the_stream() {
-    let (items, _) = drain(ScriptedBody::new([vec![2u8, 0, 0, 0, 0], wire(&[b"a".to_vec()])]), 100);
+    let (items, _) = drain(
+        ScriptedBody::new([vec![2u8, 0, 0, 0, 0], wire(&[b"a".to_vec()])]),
+        100,
+    );
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].as_ref().unwrap_err().code(), Code::Internal);
 }

@@ -1,0 +1,178 @@
+//! The demo: a server and a client in one program, one call of each RPC kind.
+//!
+//! ```sh
+//! cargo run -p examples --bin demo
+//! ```
+//!
+//! It starts the `demo.Chat` server on a free loopback port, calls it once
+//! per RPC kind, prints what happened, shuts the server down gracefully and
+//! exits 0 (non-zero if any call failed).
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use examples::demo::chat_client::ChatClient;
+use examples::demo::chat_server::{Chat, ChatServer};
+use examples::demo::{CountdownRequest, HelloReply, HelloRequest, Line, Number, SumReply, Tick};
+use futures_util::{Stream, StreamExt};
+use grpc_client::Endpoint;
+use grpc_core::{Request, Response, Status, Streaming};
+use grpc_server::{Router, Server};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+
+/// The demo service.
+struct DemoChat;
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+impl Chat for DemoChat {
+    async fn hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
+        let name = request.into_inner().name;
+        if name.is_empty() {
+            return Err(Status::invalid_argument("name must not be empty"));
+        }
+        Ok(Response::new(HelloReply {
+            greeting: format!("Hello, {name}!"),
+        }))
+    }
+
+    type CountdownStream = BoxStream<Tick>;
+
+    async fn countdown(
+        &self,
+        request: Request<CountdownRequest>,
+    ) -> Result<Response<Self::CountdownStream>, Status> {
+        let from = request.into_inner().from;
+        let ticks = futures_util::stream::iter((1..=from).rev()).then(|remaining| async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(Tick { remaining })
+        });
+        Ok(Response::new(Box::pin(ticks)))
+    }
+
+    async fn sum(&self, request: Request<Streaming<Number>>) -> Result<Response<SumReply>, Status> {
+        let mut numbers = request.into_inner();
+        let (mut total, mut count) = (0i64, 0u32);
+        while let Some(number) = numbers.message().await? {
+            total = total
+                .checked_add(number.value)
+                .ok_or_else(|| Status::out_of_range("the sum overflows an i64"))?;
+            count += 1;
+        }
+        Ok(Response::new(SumReply { total, count }))
+    }
+
+    type ConverseStream = BoxStream<Line>;
+
+    async fn converse(
+        &self,
+        request: Request<Streaming<Line>>,
+    ) -> Result<Response<Self::ConverseStream>, Status> {
+        let answers = request.into_inner().map(|line| {
+            let text = line?.text;
+            Ok(Line {
+                text: format!("you said {:?} ({} letters)", text, text.chars().count()),
+            })
+        });
+        Ok(Response::new(Box::pin(answers)))
+    }
+}
+
+async fn run_client(addr: std::net::SocketAddr) -> Result<(), Status> {
+    let channel = Endpoint::new(format!("http://{addr}").parse().expect("a valid URI"))
+        .map_err(|e| Status::invalid_argument(e.to_string()))?
+        .connect_lazy();
+    let mut client = ChatClient::new(channel);
+
+    println!("unary        Hello(\"Ada\")");
+    let reply = client.hello(HelloRequest { name: "Ada".into() }).await?;
+    println!("             -> {:?}", reply.get_ref().greeting);
+
+    println!("unary        Hello(\"\") (an error, on purpose)");
+    let err = client
+        .hello(HelloRequest {
+            name: String::new(),
+        })
+        .await
+        .unwrap_err();
+    println!("             -> {:?}: {}", err.code(), err.message());
+
+    println!("server-side  Countdown(from 3)");
+    let mut ticks = client
+        .countdown(CountdownRequest { from: 3 })
+        .await?
+        .into_inner();
+    while let Some(tick) = ticks.message().await? {
+        println!("             -> tick, {} remaining", tick.remaining);
+    }
+
+    println!("client-side  Sum(1..=10)");
+    let numbers = futures_util::stream::iter((1..=10).map(|value| Number { value }));
+    let sum = client.sum(numbers).await?.into_inner();
+    println!(
+        "             -> total {} over {} numbers",
+        sum.total, sum.count
+    );
+
+    println!("bidi         Converse (each line answered before the next is sent)");
+    let (tx, rx) = mpsc::channel(1);
+    let lines = ["hello", "how are you?", "bye"];
+    tx.send(Line {
+        text: lines[0].into(),
+    })
+    .await
+    .ok();
+    let mut answers = client.converse(ReceiverStream::new(rx)).await?.into_inner();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            tx.send(Line {
+                text: (*line).into(),
+            })
+            .await
+            .ok();
+        }
+        match answers.message().await? {
+            Some(answer) => println!("             {line:?} -> {:?}", answer.text),
+            None => return Err(Status::internal("the conversation ended early")),
+        }
+    }
+    drop(tx);
+    while answers.message().await?.is_some() {}
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("a local address");
+    println!("server       listening on {addr} (h2c)");
+
+    let router = Router::new().add_service(ChatServer::new(DemoChat));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(Server::new().serve_with_shutdown(listener, router, async {
+        stopped.await.ok();
+    }));
+
+    let outcome = tokio::time::timeout(Duration::from_secs(30), run_client(addr)).await;
+
+    stop.send(()).ok();
+    match server.await {
+        Ok(Ok(())) => println!("server       shut down gracefully"),
+        Ok(Err(err)) => eprintln!("server       failed: {err}"),
+        Err(err) => eprintln!("server       task failed: {err}"),
+    }
+    match outcome {
+        Ok(Ok(())) => println!("demo         all four RPC kinds worked"),
+        Ok(Err(status)) => {
+            eprintln!("demo         a call failed: {status}");
+            std::process::exit(1);
+        }
+        Err(_) => {
+            eprintln!("demo         timed out");
+            std::process::exit(1);
+        }
+    }
+}
