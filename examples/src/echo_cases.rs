@@ -227,12 +227,10 @@ async fn error_in_server_stream(mut client: Client) -> CaseResult {
         Err(status) => status,
         Ok(response) => {
             let mut stream = response.into_inner();
-            loop {
-                match bounded(stream.message()).await? {
-                    Ok(Some(reply)) => return Err(format!("unexpected reply {reply:?}")),
-                    Ok(None) => return Err("the stream ended OK".into()),
-                    Err(status) => break status,
-                }
+            match bounded(stream.message()).await? {
+                Ok(Some(reply)) => return Err(format!("unexpected reply {reply:?}")),
+                Ok(None) => return Err("the stream ended OK".into()),
+                Err(status) => status,
             }
         }
     };
