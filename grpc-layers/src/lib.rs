@@ -1,13 +1,31 @@
 //! gRPC concerns as independent tower layers.
 //!
-//! Each concern of a gRPC call — message limits, compression, deadlines,
-//! authentication, retries, tracing and status mapping — is one `tower::Layer`
-//! over the channel level (`Service<http::Request<B>>`), with a server side and,
-//! where it makes sense, a client side, usable alone in any tower, hyper or
-//! axum stack. The layers arrive here one concern at a time; until then the
-//! server and client stacks are the bare router and channel.
+//! Each concern of a gRPC call is one `tower::Layer` over the channel level
+//! (`Service<http::Request<B>, Response = http::Response<B2>>`), behind its
+//! own feature, with a server side and, where it makes sense, a client side,
+//! usable alone in any tower, hyper or axum stack:
+//!
+//! | module | feature | server | client |
+//! |---|---|---|---|
+//! | [`limits`] | `limits` | refuse oversized messages either way | the same |
+//! | [`compression`] | `compression-gzip`, `-deflate`, `-zstd` | decompress requests, compress responses | the mirror |
+//! | [`deadline`] | `deadline` | enforce `grpc-timeout` over the whole call | send `grpc-timeout`, enforce locally, propagate |
+//! | [`status`] | `status` | errors and panics become statuses | transport errors become statuses |
+//!
+//! Every body a layer produces is a valid gRPC wire body, so layer order
+//! changes cost, never correctness. A layer that rejects a call answers with
+//! a trailers-only response and keeps the inner service's error type.
 //!
 //! # Supported Rust versions
 //!
 //! The minimum supported Rust version is the workspace's `rust-version`
 //! (currently 1.85).
+
+#[cfg(feature = "compression")]
+pub mod compression;
+#[cfg(feature = "deadline")]
+pub mod deadline;
+#[cfg(feature = "limits")]
+pub mod limits;
+#[cfg(feature = "status")]
+pub mod status;

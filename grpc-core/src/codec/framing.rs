@@ -49,6 +49,41 @@ pub const DEFAULT_MAX_RECV_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 /// Default limit on a sent message: `i32::MAX`.
 pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = i32::MAX as usize;
 
+/// Message size limits for one call, carried as a request extension.
+///
+/// A limits layer inserts it so that everything reading or writing the
+/// call's messages further in (handler adapters, decompression) applies the
+/// same limits; without it each reader uses its own default
+/// ([`DEFAULT_MAX_RECV_MESSAGE_SIZE`], [`DEFAULT_MAX_SEND_MESSAGE_SIZE`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageLimits {
+    max_recv: usize,
+    max_send: usize,
+}
+
+impl MessageLimits {
+    /// Limits for received and sent messages, in bytes.
+    pub const fn new(max_recv: usize, max_send: usize) -> Self {
+        MessageLimits { max_recv, max_send }
+    }
+
+    /// Largest message accepted from the peer.
+    pub const fn max_recv(&self) -> usize {
+        self.max_recv
+    }
+
+    /// Largest message sent to the peer.
+    pub const fn max_send(&self) -> usize {
+        self.max_send
+    }
+}
+
+impl Default for MessageLimits {
+    fn default() -> Self {
+        MessageLimits::new(DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE)
+    }
+}
+
 /// Largest buffer reserved up front for a message split across chunks; a
 /// larger one grows as its bytes actually arrive, so a peer that only
 /// announces a large message cannot make us allocate for it.

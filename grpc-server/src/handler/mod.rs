@@ -30,7 +30,9 @@
 //!
 //! Messages received are limited to 4 MiB by default
 //! ([`grpc_core::codec::framing::DEFAULT_MAX_RECV_MESSAGE_SIZE`]); each
-//! adapter has `max_decoding_message_size` and `max_encoding_message_size`.
+//! adapter has `max_decoding_message_size` and `max_encoding_message_size`,
+//! and a [`MessageLimits`] request extension (set by a limits layer)
+//! overrides both for one call.
 
 mod raw;
 mod read;
@@ -44,7 +46,7 @@ use std::future::Future;
 
 use futures_core::Stream;
 use grpc_core::codec::framing::{
-    encode_message, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
+    encode_message, MessageLimits, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
 };
 use grpc_core::codec::{Codec, EncodeBody};
 use grpc_core::headers::{APPLICATION_GRPC, GRPC_ACCEPT_ENCODING, GRPC_ENCODING};
@@ -57,6 +59,20 @@ use http::HeaderValue;
 pub(crate) struct Limits {
     pub(crate) max_recv: usize,
     pub(crate) max_send: usize,
+}
+
+impl Limits {
+    /// The limits for one call: a [`MessageLimits`] request extension (set
+    /// by a limits layer) wins over the adapter's own.
+    pub(crate) fn for_request(self, extensions: &http::Extensions) -> Limits {
+        match extensions.get::<MessageLimits>() {
+            Some(limits) => Limits {
+                max_recv: limits.max_recv(),
+                max_send: limits.max_send(),
+            },
+            None => self,
+        }
+    }
 }
 
 impl Default for Limits {

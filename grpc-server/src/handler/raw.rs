@@ -176,6 +176,7 @@ where
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> RawFuture {
         let (parts, body) = request.into_parts();
+        let limits = self.limits.for_request(&parts.extensions);
         if let Some(response) = encoding_rejection(&parts.headers) {
             return RawFuture {
                 state: Some(RawState::Ready(response)),
@@ -187,9 +188,9 @@ where
         let call = ServerCall {
             metadata: MetadataMap::from_headers(parts.headers),
             extensions: parts.extensions,
-            requests: Streaming::new_request(body, self.codec.clone(), self.limits.max_recv),
+            requests: Streaming::new_request(body, self.codec.clone(), limits.max_recv),
             codec: self.codec.clone(),
-            max_send: self.limits.max_send,
+            max_send: limits.max_send,
             head: Some(head_tx),
             messages: msg_tx,
             trailers: trailers.clone(),

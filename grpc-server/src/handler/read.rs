@@ -74,12 +74,13 @@ where
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
+        let limits = self.limits.for_request(&parts.extensions);
         let state = match encoding_rejection(&parts.headers) {
             Some(response) => State::Done {
                 response: Some(response),
             },
             None => State::Reading {
-                deframer: Deframer::new(body, self.limits.max_recv),
+                deframer: Deframer::new(body, limits.max_recv),
                 message: None,
                 parts: Some(parts),
                 codec: Some(self.codec.clone()),
@@ -88,7 +89,7 @@ where
         };
         ReadOneFuture {
             state,
-            max_send: self.limits.max_send,
+            max_send: limits.max_send,
             _kind: PhantomData,
         }
     }

@@ -73,12 +73,13 @@ where
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
+        let limits = self.limits.for_request(&parts.extensions);
         let inner = match encoding_rejection(&parts.headers) {
             Some(response) => Inner::Done {
                 response: Some(response),
             },
             None => {
-                let stream = Streaming::new_request(body, self.codec.clone(), self.limits.max_recv);
+                let stream = Streaming::new_request(body, self.codec.clone(), limits.max_recv);
                 Inner::Calling {
                     fut: (self.handler)(Request::from_http_parts(parts, stream)),
                     codec: Some(self.codec.clone()),
@@ -87,7 +88,7 @@ where
         };
         CallFuture {
             inner,
-            max_send: self.limits.max_send,
+            max_send: limits.max_send,
             _kind: PhantomData,
         }
     }

@@ -290,3 +290,19 @@ async fn raw_handler_headers_go_out_before_the_handler_finishes() {
     assert_eq!(collected.trailers().unwrap()["grpc-status"], "0");
     assert_eq!(collected.to_bytes(), encode_raw(b"late", false));
 }
+
+#[tokio::test]
+async fn a_message_limits_extension_overrides_the_adapter_limits() {
+    let mut req = request(ScriptedBody::messages([b"four"]));
+    req.extensions_mut()
+        .insert(grpc_core::codec::framing::MessageLimits::new(3, usize::MAX));
+    let out = collect(echo_unary(), req).await;
+    assert_eq!(out.status().code(), Code::ResourceExhausted);
+
+    // And the other way: a larger limit than the adapter's lets it through.
+    let mut req = request(ScriptedBody::messages([b"four"]));
+    req.extensions_mut()
+        .insert(grpc_core::codec::framing::MessageLimits::new(10, 10));
+    let out = collect(echo_unary().max_decoding_message_size(1), req).await;
+    assert_eq!(out.messages, ["four"]);
+}

@@ -1,0 +1,1 @@
+//! The `compression` layer (in progress).

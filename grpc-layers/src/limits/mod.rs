@@ -1,0 +1,1 @@
+//! The `limits` layer (in progress).

@@ -1,0 +1,1 @@
+//! The `status` layer (in progress).
