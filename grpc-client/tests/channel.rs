@@ -171,6 +171,36 @@ async fn a_call_while_the_server_is_down_is_unavailable_and_a_later_one_reconnec
     assert_eq!(restarted.accepted(), 1);
 }
 
+#[tokio::test]
+async fn after_a_goaway_the_next_call_opens_a_new_connection() {
+    let server = GoawayServer::start().await;
+    let channel = server.endpoint().connect_lazy();
+    for expected_connections in 1..=3 {
+        assert_eq!(call(&channel).await.unwrap(), "ok");
+        assert_eq!(server.accepted(), expected_connections);
+        // Let the GOAWAY reach the client.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn calls_racing_a_goaway_succeed_or_are_unavailable_never_anything_else() {
+    let server = GoawayServer::start().await;
+    let channel = server.endpoint().connect_lazy();
+    for _ in 0..5 {
+        // No pause: a call may race the GOAWAY and be refused before it is
+        // sent, in which case the channel retries it on a new connection.
+        let outcome = call(&channel).await;
+        match outcome {
+            Ok(reply) => assert_eq!(reply, "ok"),
+            // A stream the server refused after its GOAWAY is unavailable,
+            // which is what the caller may retry; never anything else.
+            Err(status) => assert_eq!(status.code(), Code::Unavailable, "{status:?}"),
+        }
+    }
+    assert!(server.accepted() >= 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_parallel_calls_share_one_connection() {
     let server = TestServer::start(echo_handler).await;
@@ -209,6 +239,22 @@ async fn concurrent_first_calls_wait_for_the_same_connection_attempt() {
     for outcome in futures_util::future::join_all(calls).await {
         assert_eq!(outcome.unwrap(), "hi");
     }
+    assert_eq!(server.accepted(), 1);
+}
+
+#[tokio::test]
+async fn keepalive_pings_keep_an_idle_connection_open() {
+    let server = TestServer::start(echo_handler).await;
+    let channel = server
+        .endpoint()
+        .with_keepalive_interval(Duration::from_millis(20))
+        .with_keepalive_timeout(Duration::from_secs(5))
+        .with_keepalive_while_idle(true)
+        .connect_lazy();
+    assert_eq!(call(&channel).await.unwrap(), "hi");
+    // Several ping rounds while idle; the connection must survive them.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(call(&channel).await.unwrap(), "hi");
     assert_eq!(server.accepted(), 1);
 }
 

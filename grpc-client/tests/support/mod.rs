@@ -323,6 +323,71 @@ async fn answer(
     }
 }
 
+/// An h2 server that answers every stream with a whole OK unary response
+/// (echoing nothing: the message is `ok`) and then shuts the connection
+/// down gracefully with `GOAWAY`.
+pub struct GoawayServer {
+    addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl GoawayServer {
+    pub async fn start() -> GoawayServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((tcp, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                connections.spawn(async move {
+                    let Ok(mut conn) = h2::server::handshake(tcp).await else {
+                        return;
+                    };
+                    if let Some(Ok((_request, mut respond))) = conn.accept().await {
+                        let head = http::Response::builder()
+                            .header("content-type", "application/grpc")
+                            .body(())
+                            .unwrap();
+                        if let Ok(mut send) = respond.send_response(head, false) {
+                            let _ = send.send_data(encode_raw(b"ok", false), false);
+                            let mut trailers = HeaderMap::new();
+                            trailers.insert("grpc-status", HeaderValue::from_static("0"));
+                            let _ = send.send_trailers(trailers);
+                        }
+                    }
+                    conn.graceful_shutdown();
+                    // Drive the connection until the shutdown completes.
+                    while let Some(Ok((_request, mut respond))) = conn.accept().await {
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                    }
+                });
+            }
+        });
+        GoawayServer {
+            addr,
+            accepted,
+            task,
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::from_shared(format!("http://{}", self.addr)).unwrap()
+    }
+
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for GoawayServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// A loopback port nothing listens on (bound, then released).
 pub async fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
