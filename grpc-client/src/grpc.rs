@@ -11,10 +11,11 @@
 //!
 //! Each call sends `POST /{service}/{method}` with the request metadata as
 //! headers and the [`GrpcMethod`] in the request extensions, then reads the
-//! response as described in the crate docs: a non-OK status (from the
-//! trailers, a trailers-only response, or a non-gRPC HTTP error) is the
-//! `Err` of the call for unary responses, or the last item of a
-//! [`Streaming`]. Transport errors become a [`Status`] through
+//! response as described in the crate docs. A failure known from the
+//! response head (a trailers-only status, a non-gRPC HTTP error) is the
+//! `Err` of the call; a non-OK status in the trailers is the `Err` of a
+//! call with a unary response, and the last item of a [`Streaming`]
+//! response. Transport errors become a [`Status`] through
 //! [`status_from_error`].
 //!
 //! # Limits
