@@ -25,7 +25,10 @@
 //! default) fail with `RESOURCE_EXHAUSTED`; sent messages longer than
 //! [`max_encoding_message_size`](Grpc::max_encoding_message_size)
 //! (`i32::MAX` by default) fail the call with `RESOURCE_EXHAUSTED` before
-//! anything is sent (unary) or reset the stream (streaming).
+//! anything is sent (unary) or reset the stream (streaming). A
+//! [`MessageLimits`] in a request's extensions sets both limits for that
+//! call; otherwise the client's limits are put there, so layers in the
+//! channel stack (decompression) apply the same ones.
 //!
 //! # Cancellation
 //!
@@ -38,7 +41,7 @@ use std::future::poll_fn;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use grpc_core::codec::framing::{
-    encode_message, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
+    encode_message, MessageLimits, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
 };
 use grpc_core::codec::{Codec, EncodeBody};
 use grpc_core::{GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
@@ -119,11 +122,12 @@ impl<S: GrpcService> Grpc<S> {
         method: GrpcMethod,
         mut codec: C,
     ) -> Result<Response<C::Decode>, Status> {
-        let (metadata, extensions, message) = request.into_parts();
-        let bytes = encode_message(&mut codec, message, self.max_encoding_message_size)?;
+        let (metadata, mut extensions, message) = request.into_parts();
+        let limits = self.limits(&mut extensions);
+        let bytes = encode_message(&mut codec, message, limits.max_send())?;
         let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
         let head = self.send(request).await?;
-        read_single(head, codec, self.max_decoding_message_size).await
+        read_single(head, codec, limits.max_recv()).await
     }
 
     /// One message in, a stream of messages out.
@@ -133,11 +137,12 @@ impl<S: GrpcService> Grpc<S> {
         method: GrpcMethod,
         mut codec: C,
     ) -> Result<Response<Streaming<C::Decode>>, Status> {
-        let (metadata, extensions, message) = request.into_parts();
-        let bytes = encode_message(&mut codec, message, self.max_encoding_message_size)?;
+        let (metadata, mut extensions, message) = request.into_parts();
+        let limits = self.limits(&mut extensions);
+        let bytes = encode_message(&mut codec, message, limits.max_send())?;
         let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
         let head = self.send(request).await?;
-        Ok(read_stream(head, codec, self.max_decoding_message_size))
+        Ok(read_stream(head, codec, limits.max_recv()))
     }
 
     /// A stream of messages in, one message out.
@@ -151,10 +156,11 @@ impl<S: GrpcService> Grpc<S> {
         St: Stream<Item = C::Encode> + Send + 'static,
         C: Codec,
     {
-        let (request, canceller) = self.streaming_request(request, method, codec.clone())?;
+        let (request, canceller, limits) =
+            self.streaming_request(request, method, codec.clone())?;
         let mut head = self.send(request).await?;
         head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
-        read_single(head, codec, self.max_decoding_message_size).await
+        read_single(head, codec, limits.max_recv()).await
     }
 
     /// A stream of messages in, a stream of messages out.
@@ -168,10 +174,27 @@ impl<S: GrpcService> Grpc<S> {
         St: Stream<Item = C::Encode> + Send + 'static,
         C: Codec,
     {
-        let (request, canceller) = self.streaming_request(request, method, codec.clone())?;
+        let (request, canceller, limits) =
+            self.streaming_request(request, method, codec.clone())?;
         let mut head = self.send(request).await?;
         head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
-        Ok(read_stream(head, codec, self.max_decoding_message_size))
+        Ok(read_stream(head, codec, limits.max_recv()))
+    }
+
+    /// The limits of one call: a [`MessageLimits`] the caller put in the
+    /// request extensions wins over this client's; either way the limits
+    /// end up in the extensions, so layers further in (decompression) apply
+    /// the same ones.
+    fn limits(&self, extensions: &mut http::Extensions) -> MessageLimits {
+        if let Some(limits) = extensions.get::<MessageLimits>() {
+            return *limits;
+        }
+        let limits = MessageLimits::new(
+            self.max_decoding_message_size,
+            self.max_encoding_message_size,
+        );
+        extensions.insert(limits);
+        limits
     }
 
     /// The request of a client-streaming or bidi call, with the canceller
@@ -181,16 +204,17 @@ impl<S: GrpcService> Grpc<S> {
         request: Request<St>,
         method: GrpcMethod,
         codec: C,
-    ) -> Result<(http::Request<GrpcBody>, cancel::Canceller), Status>
+    ) -> Result<(http::Request<GrpcBody>, cancel::Canceller, MessageLimits), Status>
     where
         St: Stream<Item = C::Encode> + Send + 'static,
         C: Codec,
     {
-        let (metadata, extensions, messages) = request.into_parts();
-        let body = EncodeBody::client(messages.map(Ok), codec, self.max_encoding_message_size);
+        let (metadata, mut extensions, messages) = request.into_parts();
+        let limits = self.limits(&mut extensions);
+        let body = EncodeBody::client(messages.map(Ok), codec, limits.max_send());
         let (canceller, body) = cancel::link(body);
         let request = build_request(metadata, extensions, method, GrpcBody::new(body))?;
-        Ok((request, canceller))
+        Ok((request, canceller, limits))
     }
 
     async fn send(&mut self, request: http::Request<GrpcBody>) -> Result<Head, Status> {
@@ -232,4 +256,93 @@ fn read_stream<C: Codec>(
 ) -> Response<Streaming<C::Decode>> {
     let stream = Streaming::new_response(head.body, codec, max_message_size);
     Response::from_parts(head.metadata, Default::default(), head.extensions, stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use grpc_core::codec::BytesCodec;
+    use grpc_core::test_util::ScriptedBody;
+    use grpc_core::Code;
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    const METHOD: GrpcMethod = GrpcMethod::new("pkg.Svc", "M");
+
+    /// A service answering one 10-byte message, recording the request head.
+    fn recording() -> (
+        impl GrpcService<Future = impl Send> + Clone,
+        Arc<Mutex<Option<http::request::Parts>>>,
+    ) {
+        let seen = Arc::new(Mutex::new(None));
+        let record = seen.clone();
+        let service = tower::service_fn(move |request: http::Request<GrpcBody>| {
+            let (parts, _body) = request.into_parts();
+            *record.lock().unwrap() = Some(parts);
+            let body = ScriptedBody::messages([[7u8; 10]]).with_status(&Status::ok());
+            let mut response = http::Response::new(body);
+            response.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("application/grpc"),
+            );
+            std::future::ready(Ok::<_, Infallible>(response))
+        });
+        (service, seen)
+    }
+
+    #[tokio::test]
+    async fn the_method_and_the_limits_travel_in_the_request_extensions() {
+        let (service, seen) = recording();
+        let mut grpc = Grpc::new(service)
+            .max_decoding_message_size(100)
+            .max_encoding_message_size(50);
+        grpc.unary(Request::new(Bytes::new()), METHOD, BytesCodec)
+            .await
+            .unwrap();
+        let parts = seen.lock().unwrap().take().unwrap();
+        assert_eq!(parts.uri, "/pkg.Svc/M");
+        assert_eq!(parts.extensions.get::<GrpcMethod>(), Some(&METHOD));
+        assert_eq!(
+            parts.extensions.get::<MessageLimits>(),
+            Some(&MessageLimits::new(100, 50))
+        );
+    }
+
+    #[tokio::test]
+    async fn message_limits_in_a_request_override_the_clients_for_that_call() {
+        let (service, seen) = recording();
+        let mut grpc = Grpc::new(service);
+        let mut request = Request::new(Bytes::new());
+        request.extensions_mut().insert(MessageLimits::new(9, 1000));
+        let status = grpc.unary(request, METHOD, BytesCodec).await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::ResourceExhausted,
+            "the 10-byte reply is over 9"
+        );
+        let parts = seen.lock().unwrap().take().unwrap();
+        assert_eq!(
+            parts.extensions.get::<MessageLimits>(),
+            Some(&MessageLimits::new(9, 1000))
+        );
+
+        // The next call, without the extension, uses the client's limits again.
+        grpc.unary(Request::new(Bytes::new()), METHOD, BytesCodec)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_service_error_is_mapped_through_status_from_error() {
+        let service = tower::service_fn(|_request: http::Request<GrpcBody>| {
+            let refused = h2::Error::from(h2::Reason::REFUSED_STREAM);
+            std::future::ready(Err::<http::Response<GrpcBody>, _>(refused))
+        });
+        let status = Grpc::new(service)
+            .unary(Request::new(Bytes::new()), METHOD, BytesCodec)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unavailable);
+    }
 }
