@@ -133,8 +133,12 @@ impl Inner {
         let timeout = delay.max(self.endpoint.connect_timeout());
         let endpoint = self.endpoint.clone();
         let weak = Arc::downgrade(self);
-        let task = tokio::spawn(attempt(endpoint, timeout, retry_at, weak));
-        let shared = ConnectTask { task }.shared();
+        let task = tokio::spawn(attempt(endpoint, timeout, retry_at, weak.clone()));
+        let shared = ConnectTask {
+            task,
+            channel: weak,
+        }
+        .shared();
         slot.state = State::Connecting(shared.clone());
         shared
     }
@@ -239,6 +243,7 @@ async fn connect(endpoint: &Endpoint) -> Result<(Sender, Connection), Error> {
 /// The join handle of a connection attempt, as a future of its outcome.
 pub(crate) struct ConnectTask {
     task: JoinHandle<Result<Sender, Error>>,
+    channel: Weak<Inner>,
 }
 
 impl Future for ConnectTask {
@@ -247,7 +252,16 @@ impl Future for ConnectTask {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match ready!(Pin::new(&mut self.task).poll(cx)) {
             Ok(outcome) => Poll::Ready(outcome),
-            Err(join) => Poll::Ready(Err(Error::with(Kind::Connect, join))),
+            Err(join) => {
+                // The attempt panicked or its runtime shut down before it
+                // could record an outcome: record one, so the channel does
+                // not stay "connecting" forever.
+                let error = Error::with(Kind::Connect, join);
+                if let Some(inner) = self.channel.upgrade() {
+                    inner.on_failed(error.clone(), Instant::now());
+                }
+                Poll::Ready(Err(error))
+            }
         }
     }
 }
