@@ -5,7 +5,8 @@
 //!   [`ServerCall`](handler::ServerCall)) to channel-level services;
 //! - [`Router`]: dispatch by path, UNIMPLEMENTED for unknown methods;
 //! - [`Server`]: runs any such `Service` stack over hyper's HTTP/2 server,
-//!   with safe defaults ([`config`]) and graceful shutdown.
+//!   with safe defaults ([`config`]) and graceful shutdown, in plain text
+//!   (h2c) or over TLS ([`tls`], feature `tls`, on by default).
 //!
 //! Every gRPC concern beyond these (limits, compression, deadlines, auth,
 //! status mapping) is a tower layer in `grpc-layers`, stacked between the
@@ -37,6 +38,8 @@ pub mod codegen;
 pub mod handler;
 mod router;
 mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use router::{NamedService, RegisterService, Router, RouterFuture};
 pub use server::{config, PeerAddr, Server};

@@ -1,9 +1,11 @@
 //! [`Server`]: runs any gRPC `Service` stack over hyper's HTTP/2 server.
 //!
-//! The server speaks HTTP/2 with prior knowledge (h2c). It knows nothing
+//! The server speaks HTTP/2 with prior knowledge (h2c), or HTTP/2 over TLS
+//! with [`Server::tls`] (feature `tls`). It knows nothing
 //! of gRPC beyond turning hyper's request body into a [`GrpcBody`] whose
 //! errors are [`Status`](grpc_core::Status) and adding the peer's address
-//! ([`PeerAddr`]) to the request extensions; routing, limits and every other
+//! ([`PeerAddr`]) and, over TLS, the connection's
+//! [`TlsInfo`](crate::tls::TlsInfo) to the request extensions; routing, limits and every other
 //! concern live in the service stack it is given.
 //!
 //! ```no_run
@@ -29,6 +31,7 @@
 //! (30 s by default) are closed.
 
 pub mod config;
+mod transport;
 
 use std::fmt;
 use std::future::Future;
@@ -50,7 +53,10 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use crate::body::RequestBody;
+#[cfg(feature = "tls")]
+use crate::tls::{Acceptor, TlsConfig, TlsError, TlsInfo};
 use config::Config;
+use transport::ServerIo;
 
 /// The address of the peer of a call, in the request extensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,6 +66,8 @@ pub struct PeerAddr(pub SocketAddr);
 #[derive(Clone, Debug, Default)]
 pub struct Server {
     config: Config,
+    #[cfg(feature = "tls")]
+    tls: Option<Acceptor>,
 }
 
 macro_rules! setter {
@@ -76,6 +84,16 @@ impl Server {
     /// A server with the safe defaults of [`config`].
     pub fn new() -> Self {
         Server::default()
+    }
+
+    /// Serves TLS (with ALPN `h2`) instead of HTTP/2 with prior knowledge;
+    /// see [`tls`](crate::tls). Fails when the certificate, key or client
+    /// roots are unusable. Each connection's handshake is bounded by
+    /// [`TlsConfig::with_handshake_timeout`] (default 10 s).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: TlsConfig) -> Result<Self, TlsError> {
+        self.tls = Some(config.build()?);
+        Ok(self)
     }
 
     setter!(
@@ -205,12 +223,44 @@ impl Server {
                     if self.config.tcp_nodelay {
                         let _ = stream.set_nodelay(true);
                     }
-                    let conn = http2.serve_connection(
-                        TokioIo::new(stream),
-                        HyperService { inner: service.clone(), peer },
-                    );
+                    let service = HyperService {
+                        inner: service.clone(),
+                        peer,
+                        #[cfg(feature = "tls")]
+                        tls: None,
+                    };
+                    let http2 = http2.clone();
+                    #[cfg(feature = "tls")]
+                    let tls = self.tls.clone();
                     let mut stop = stop_rx.clone();
+                    // Everything per connection, the TLS handshake included,
+                    // runs in the connection's task: the accept loop never
+                    // waits on a client.
                     connections.spawn(async move {
+                        #[cfg(feature = "tls")]
+                        let (io, service) = match tls {
+                            None => (ServerIo::Plain(stream), service),
+                            Some(acceptor) => {
+                                let handshake = tokio::select! {
+                                    result = acceptor.accept(stream) => result,
+                                    _ = stop.changed() => return Ok(()),
+                                };
+                                match handshake {
+                                    Ok(stream) => {
+                                        let info = TlsInfo::from_connection(stream.get_ref().1);
+                                        let service = HyperService { tls: Some(info), ..service };
+                                        (ServerIo::Tls(Box::new(stream)), service)
+                                    }
+                                    Err(err) => {
+                                        tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                                        return Ok(());
+                                    }
+                                }
+                            }
+                        };
+                        #[cfg(not(feature = "tls"))]
+                        let io = ServerIo::Plain(stream);
+                        let conn = http2.serve_connection(TokioIo::new(io), service);
                         tokio::pin!(conn);
                         tokio::select! {
                             result = conn.as_mut() => result,
@@ -242,10 +292,13 @@ impl Server {
     }
 }
 
-/// Adapts a tower service stack to hyper: request body and peer address.
+/// Adapts a tower service stack to hyper: request body, peer address and,
+/// over TLS, what is known of the TLS connection.
 struct HyperService<S> {
     inner: S,
     peer: SocketAddr,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsInfo>,
 }
 
 impl<S> fmt::Debug for HyperService<S> {
@@ -267,6 +320,10 @@ where
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(PeerAddr(self.peer));
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            parts.extensions.insert(tls.clone());
+        }
         let request = http::Request::from_parts(parts, GrpcBody::new(RequestBody::new(body)));
         // hyper calls by shared reference; a tower service needs `&mut` and
         // readiness, so each call drives its own clone to ready, then calls it.
