@@ -115,8 +115,12 @@ impl Body for GrpcBody {
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Empty => SizeHint::with_exact(0),
+            // A lower bound only: an exact hint makes hyper send
+            // `content-length`, which gRPC peers neither send nor expect.
             Kind::Once { data, .. } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+                let mut hint = SizeHint::new();
+                hint.set_lower(data.as_ref().map_or(0, |d| d.len() as u64));
+                hint
             }
             Kind::Boxed(body) => body.size_hint(),
         }
@@ -154,7 +158,8 @@ mod tests {
         let mut t = HeaderMap::new();
         t.insert("grpc-status", http::HeaderValue::from_static("0"));
         let body = GrpcBody::once(Bytes::from_static(b"abc"), Some(t));
-        assert_eq!(body.size_hint().exact(), Some(3));
+        assert_eq!(body.size_hint().lower(), 3);
+        assert_eq!(body.size_hint().exact(), None, "no content-length");
         let collected = body.collect().now_or_never().unwrap().unwrap();
         assert_eq!(collected.trailers().unwrap()["grpc-status"], "0");
         assert_eq!(collected.to_bytes(), "abc");

@@ -21,6 +21,7 @@
 
 pub mod body;
 pub mod codec;
+pub mod deadline;
 pub mod error;
 pub mod headers;
 pub mod http_status;
