@@ -20,8 +20,11 @@
 //! # drop(channel);
 //! ```
 //!
-//! Only `http://` is accepted for now; `https://` (TLS) is refused with an
-//! [`Error`] for which [`Error::is_invalid_uri`] holds.
+//! `http://` is HTTP/2 with prior knowledge (h2c). `https://` is HTTP/2
+//! over TLS with the platform's root certificates, or with the roots,
+//! server name and client certificate of [`Endpoint::with_tls`] (feature
+//! `tls`, on by default; without it `https://` is refused with an [`Error`]
+//! for which [`Error::is_invalid_uri`] holds).
 
 use std::fmt;
 use std::time::Duration;
@@ -66,6 +69,8 @@ pub struct Endpoint {
     tcp_nodelay: bool,
     http2: Http2Settings,
     backoff: Backoff,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::EndpointTls>,
 }
 
 #[derive(Clone, Debug)]
@@ -105,17 +110,20 @@ impl Endpoint {
     pub fn new(uri: Uri) -> Result<Endpoint, Error> {
         let scheme = match uri.scheme() {
             Some(s) if *s == Scheme::HTTP => Scheme::HTTP,
+            #[cfg(feature = "tls")]
+            Some(s) if *s == Scheme::HTTPS => Scheme::HTTPS,
+            #[cfg(not(feature = "tls"))]
             Some(s) if *s == Scheme::HTTPS => {
                 return Err(Error::with(
                     Kind::InvalidUri,
-                    "https:// needs TLS, which this client does not support yet; use http://",
+                    "https:// needs TLS: enable the `tls` feature of grpc-client",
                 ))
             }
             Some(s) => {
                 return Err(Error::with(
                     Kind::InvalidUri,
                     format!(
-                    "unsupported scheme {s:?}: only http:// (HTTP/2 prior knowledge) is supported"
+                    "unsupported scheme {s:?}: use http:// (HTTP/2 prior knowledge) or https:// (TLS)"
                 ),
                 ))
             }
@@ -138,8 +146,11 @@ impl Endpoint {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = authority.port_u16().unwrap_or(80);
+        let default_port = if scheme == Scheme::HTTPS { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
         Ok(Endpoint {
+            #[cfg(feature = "tls")]
+            tls: (scheme == Scheme::HTTPS).then_some(crate::tls::EndpointTls::Default),
             uri,
             scheme,
             authority,
@@ -267,6 +278,20 @@ impl Endpoint {
         self
     }
 
+    /// Connects with TLS configured by `config` (roots, server name, client
+    /// certificate); see [`tls`](crate::tls). The URI's scheme becomes
+    /// `https`. Fails when the configuration cannot be built (for example
+    /// no usable root certificate).
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, config: crate::tls::ClientTlsConfig) -> Result<Self, Error> {
+        let connector = config.build()?;
+        self.tls = Some(crate::tls::EndpointTls::Configured(std::sync::Arc::new(
+            connector,
+        )));
+        self.scheme = Scheme::HTTPS;
+        Ok(self)
+    }
+
     /// The URI this endpoint was built from.
     pub fn uri(&self) -> &Uri {
         &self.uri
@@ -309,6 +334,11 @@ impl Endpoint {
 
     pub(crate) fn http2(&self) -> &Http2Settings {
         &self.http2
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls(&self) -> Option<&crate::tls::EndpointTls> {
+        self.tls.as_ref()
     }
 
     /// Connects now and returns a channel over the new connection.
@@ -355,14 +385,16 @@ impl TryFrom<String> for Endpoint {
 
 impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("uri", &self.uri)
+        let mut d = f.debug_struct("Endpoint");
+        d.field("uri", &self.uri)
             .field("user_agent", &self.user_agent)
             .field("connect_timeout", &self.connect_timeout)
             .field("tcp_nodelay", &self.tcp_nodelay)
             .field("http2", &self.http2)
-            .field("backoff", &self.backoff)
-            .finish()
+            .field("backoff", &self.backoff);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls);
+        d.finish()
     }
 }
 
@@ -395,12 +427,27 @@ mod tests {
         assert_eq!(e.port(), 80);
     }
 
+    #[cfg(not(feature = "tls"))]
     #[test]
-    fn https_and_other_schemes_are_refused_clearly() {
+    fn https_is_refused_clearly_without_the_tls_feature() {
         let err = Endpoint::from_shared("https://example.invalid:443").unwrap_err();
         assert!(err.is_invalid_uri());
         let cause = std::error::Error::source(&err).unwrap().to_string();
         assert!(cause.contains("TLS"), "{cause}");
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn https_means_tls_with_port_443_by_default() {
+        let e = Endpoint::from_static("https://example.invalid");
+        assert_eq!(e.port(), 443);
+        assert_eq!(e.scheme(), &Scheme::HTTPS);
+        assert!(e.tls().is_some());
+        assert!(Endpoint::from_static("http://x:1").tls().is_none());
+    }
+
+    #[test]
+    fn other_schemes_are_refused_clearly() {
         assert!(Endpoint::from_shared("ftp://x:1")
             .unwrap_err()
             .is_invalid_uri());
@@ -415,6 +462,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "invalid endpoint")]
     fn from_static_panics_on_an_invalid_uri() {
-        let _ = Endpoint::from_static("https://secure:443");
+        let _ = Endpoint::from_static("ftp://secure:443");
     }
 }

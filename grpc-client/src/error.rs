@@ -44,6 +44,9 @@ pub(crate) enum Kind {
     ConnectionClosed,
     /// The request could not be turned into an HTTP/2 request (bad path).
     InvalidRequest,
+    /// TLS failed: the handshake (untrusted certificate, name mismatch, no
+    /// ALPN `h2`), or the TLS configuration could not be built.
+    Tls,
 }
 
 impl Error {
@@ -73,7 +76,7 @@ impl Error {
     }
 
     /// The endpoint URI is invalid or uses a scheme this client does not
-    /// support (only `http://`, HTTP/2 with prior knowledge, for now).
+    /// support (`http://`, and `https://` with the `tls` feature).
     pub fn is_invalid_uri(&self) -> bool {
         self.kind == Kind::InvalidUri
     }
@@ -83,8 +86,16 @@ impl Error {
     pub fn is_connect(&self) -> bool {
         matches!(
             self.kind,
-            Kind::Connect | Kind::ConnectTimeout | Kind::Backoff
+            Kind::Connect | Kind::ConnectTimeout | Kind::Backoff | Kind::Tls
         )
+    }
+
+    /// TLS failed: the handshake (an untrusted certificate, a name
+    /// mismatch, a server without ALPN `h2`) or building the TLS
+    /// configuration (unreadable PEM). The rustls error or the reason is the
+    /// [`source()`](std::error::Error::source).
+    pub fn is_tls(&self) -> bool {
+        self.kind == Kind::Tls
     }
 
     /// The connection attempt timed out.
@@ -117,6 +128,7 @@ impl Error {
             Kind::Backoff => "not connected: waiting to retry after a failed connection attempt",
             Kind::ConnectionClosed => "connection closed before the request was sent",
             Kind::InvalidRequest => "invalid request",
+            Kind::Tls => "TLS failed",
         }
     }
 }

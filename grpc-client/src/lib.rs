@@ -60,7 +60,9 @@
 //! # Runtime
 //!
 //! The client runs on tokio: connections and connection attempts are tokio
-//! tasks. Only `http://` (HTTP/2 with prior knowledge) is supported for now.
+//! tasks. `http://` endpoints speak HTTP/2 with prior knowledge; `https://`
+//! endpoints speak HTTP/2 over TLS (feature `tls`, on by default; see
+//! [`tls`]).
 //!
 //! # Supported Rust versions
 //!
@@ -79,6 +81,8 @@ mod exchange;
 pub mod grpc;
 pub mod service;
 pub mod status;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use backoff::Backoff;
 pub use call::Call;

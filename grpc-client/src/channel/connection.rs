@@ -28,6 +28,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::transport::ClientIo;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Kind};
 
@@ -206,9 +207,10 @@ async fn attempt(
     }
 }
 
-type Connection = http2::Connection<TokioIo<TcpStream>, GrpcBody, TokioExecutor>;
+type Connection = http2::Connection<TokioIo<ClientIo>, GrpcBody, TokioExecutor>;
 
-/// TCP connect, then the HTTP/2 handshake with the endpoint's settings.
+/// TCP connect, the TLS handshake for a TLS endpoint, then the HTTP/2
+/// handshake with the endpoint's settings.
 async fn connect(endpoint: &Endpoint) -> Result<(Sender, Connection), Error> {
     let stream = TcpStream::connect((endpoint.host(), endpoint.port()))
         .await
@@ -216,6 +218,13 @@ async fn connect(endpoint: &Endpoint) -> Result<(Sender, Connection), Error> {
     stream
         .set_nodelay(endpoint.tcp_nodelay())
         .map_err(|e| Error::with(Kind::Connect, e))?;
+    #[cfg(feature = "tls")]
+    let io = match endpoint.tls() {
+        Some(tls) => ClientIo::Tls(Box::new(tls.handshake(endpoint.host(), stream).await?)),
+        None => ClientIo::Plain(stream),
+    };
+    #[cfg(not(feature = "tls"))]
+    let io = ClientIo::Plain(stream);
 
     let settings = endpoint.http2();
     let mut builder = http2::Builder::new(TokioExecutor::new());
@@ -235,7 +244,7 @@ async fn connect(endpoint: &Endpoint) -> Result<(Sender, Connection), Error> {
         builder.max_send_buf_size(size);
     }
     builder
-        .handshake(TokioIo::new(stream))
+        .handshake(TokioIo::new(io))
         .await
         .map_err(|e| Error::with(Kind::Connect, e))
 }

@@ -52,6 +52,7 @@
 mod connection;
 mod future;
 mod request;
+mod transport;
 
 pub use future::ResponseFuture;
 
