@@ -1,0 +1,249 @@
+//! Response futures of [`ServerDeadline`](super::ServerDeadline) and
+//! [`ClientDeadline`](super::ClientDeadline).
+//!
+//! Each keeps its timer inside, so dropping the future cancels it. The
+//! inner future is polled first: a response that is ready when the deadline
+//! passes is still delivered (its body is then cut at the deadline).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use grpc_core::deadline::Deadline;
+use grpc_core::headers::GRPC_STATUS;
+use grpc_core::{BoxError, Status};
+use pin_project_lite::pin_project;
+use tokio::time::{sleep_until, Instant, Sleep};
+
+use super::body::{exceeded_on_server, ClientDeadlineBody, ServerDeadlineBody};
+use super::error::DeadlineExceeded;
+use super::propagate;
+
+/// The timer of a deadline, on tokio's clock.
+pub(crate) fn timer(deadline: Deadline) -> Sleep {
+    sleep_until(Instant::from_std(deadline.instant()))
+}
+
+/// A trailers-only response: `grpc-status` is in the head, so the body
+/// carries nothing a deadline could cut.
+fn is_trailers_only<B>(response: &http::Response<B>) -> bool {
+    response.headers().contains_key(GRPC_STATUS)
+}
+
+pin_project! {
+    /// Response future of [`ServerDeadline`](super::ServerDeadline).
+    pub struct ServerResponseFuture<F> {
+        #[pin]
+        kind: ServerKind<F>,
+    }
+}
+
+pin_project! {
+    #[project = ServerKindProj]
+    enum ServerKind<F> {
+        // No deadline: the inner future as it is.
+        Passthrough { #[pin] inner: F },
+        // Racing the inner future against the deadline.
+        Timed {
+            #[pin]
+            inner: F,
+            #[pin]
+            sleep: Sleep,
+            deadline: Deadline,
+            timeout: Duration,
+        },
+        // Answering without (or no longer) running the inner service.
+        Answer { status: Option<Status> },
+    }
+}
+
+impl<F> ServerResponseFuture<F> {
+    pub(crate) fn passthrough(inner: F) -> Self {
+        ServerResponseFuture {
+            kind: ServerKind::Passthrough { inner },
+        }
+    }
+
+    pub(crate) fn timed(inner: F, deadline: Deadline, timeout: Duration) -> Self {
+        ServerResponseFuture {
+            kind: ServerKind::Timed {
+                inner,
+                sleep: timer(deadline),
+                deadline,
+                timeout,
+            },
+        }
+    }
+
+    pub(crate) fn answer(status: Status) -> Self {
+        ServerResponseFuture {
+            kind: ServerKind::Answer {
+                status: Some(status),
+            },
+        }
+    }
+}
+
+impl<F, B, E> Future for ServerResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+{
+    type Output = Result<http::Response<ServerDeadlineBody<B>>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let status = match self.as_mut().project().kind.project() {
+            ServerKindProj::Passthrough { inner } => {
+                let response = ready!(inner.poll(cx))?;
+                return Poll::Ready(Ok(response.map(ServerDeadlineBody::passthrough)));
+            }
+            ServerKindProj::Timed {
+                inner,
+                sleep,
+                deadline,
+                timeout,
+            } => {
+                let deadline = *deadline;
+                if let Poll::Ready(result) = propagate::in_scope(deadline, || inner.poll(cx)) {
+                    let response = result?;
+                    let response = if is_trailers_only(&response) {
+                        response.map(ServerDeadlineBody::passthrough)
+                    } else {
+                        let timeout = *timeout;
+                        response.map(|body| ServerDeadlineBody::timed(body, deadline, timeout))
+                    };
+                    return Poll::Ready(Ok(response));
+                }
+                ready!(sleep.poll(cx));
+                exceeded_on_server(*timeout)
+            }
+            ServerKindProj::Answer { status } => status
+                .take()
+                .expect("ServerResponseFuture polled after completion"),
+        };
+        // Drop the inner future now: that is what stops the handler.
+        self.project().kind.set(ServerKind::Answer { status: None });
+        Poll::Ready(Ok(status.into_http()))
+    }
+}
+
+impl<F> fmt::Debug for ServerResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.kind {
+            ServerKind::Passthrough { .. } => "passthrough",
+            ServerKind::Timed { .. } => "timed",
+            ServerKind::Answer { .. } => "answer",
+        };
+        f.debug_struct("ServerResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+pin_project! {
+    /// Response future of [`ClientDeadline`](super::ClientDeadline).
+    pub struct ClientResponseFuture<F> {
+        #[pin]
+        kind: ClientKind<F>,
+    }
+}
+
+pin_project! {
+    #[project = ClientKindProj]
+    enum ClientKind<F> {
+        // No deadline: the inner future as it is.
+        Passthrough { #[pin] inner: F },
+        // Racing the inner future against the deadline.
+        Timed {
+            #[pin]
+            inner: F,
+            #[pin]
+            sleep: Sleep,
+            deadline: Deadline,
+            timeout: Duration,
+        },
+        // Failing without (or no longer) running the inner service.
+        Failed { error: Option<BoxError> },
+    }
+}
+
+impl<F> ClientResponseFuture<F> {
+    pub(crate) fn passthrough(inner: F) -> Self {
+        ClientResponseFuture {
+            kind: ClientKind::Passthrough { inner },
+        }
+    }
+
+    pub(crate) fn timed(inner: F, deadline: Deadline, timeout: Duration) -> Self {
+        ClientResponseFuture {
+            kind: ClientKind::Timed {
+                inner,
+                sleep: timer(deadline),
+                deadline,
+                timeout,
+            },
+        }
+    }
+
+    pub(crate) fn failed(error: BoxError) -> Self {
+        ClientResponseFuture {
+            kind: ClientKind::Failed { error: Some(error) },
+        }
+    }
+}
+
+impl<F, B, E> Future for ClientResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<http::Response<ClientDeadlineBody<B>>, BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let error = match self.as_mut().project().kind.project() {
+            ClientKindProj::Passthrough { inner } => {
+                let response = ready!(inner.poll(cx)).map_err(Into::into)?;
+                return Poll::Ready(Ok(response.map(ClientDeadlineBody::passthrough)));
+            }
+            ClientKindProj::Timed {
+                inner,
+                sleep,
+                deadline,
+                timeout,
+            } => {
+                if let Poll::Ready(result) = inner.poll(cx) {
+                    let response = result.map_err(Into::into)?;
+                    let response = if is_trailers_only(&response) {
+                        response.map(ClientDeadlineBody::passthrough)
+                    } else {
+                        let (deadline, timeout) = (*deadline, *timeout);
+                        response.map(|body| ClientDeadlineBody::timed(body, deadline, timeout))
+                    };
+                    return Poll::Ready(Ok(response));
+                }
+                ready!(sleep.poll(cx));
+                DeadlineExceeded::after(*timeout).into()
+            }
+            ClientKindProj::Failed { error } => error
+                .take()
+                .expect("ClientResponseFuture polled after completion"),
+        };
+        // Drop the inner future now: that resets the HTTP/2 stream.
+        self.project().kind.set(ClientKind::Failed { error: None });
+        Poll::Ready(Err(error))
+    }
+}
+
+impl<F> fmt::Debug for ClientResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.kind {
+            ClientKind::Passthrough { .. } => "passthrough",
+            ClientKind::Timed { .. } => "timed",
+            ClientKind::Failed { .. } => "failed",
+        };
+        f.debug_struct("ClientResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}

@@ -1,0 +1,188 @@
+//! [`ServerDeadline`] and [`ClientDeadline`]: the services.
+
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use grpc_core::deadline::Deadline;
+use grpc_core::headers::GRPC_TIMEOUT;
+use grpc_core::timeout::{format_timeout, parse_timeout};
+use grpc_core::{BoxError, Status};
+use http::HeaderValue;
+use tokio::time::Instant;
+use tower_service::Service;
+
+use super::future::{ClientResponseFuture, ServerResponseFuture};
+use super::layer::{ClientConfig, ClientDeadlineLayer, ServerConfig, ServerDeadlineLayer};
+use super::propagate::{self, earliest};
+use super::{ClientDeadlineBody, ServerDeadlineBody};
+
+/// `new`, `get_ref`, `get_mut` and `into_inner` of a middleware service.
+macro_rules! accessors {
+    ($name:ident, $layer:ident) => {
+        impl<S> $name<S> {
+            /// Wraps `inner` with the default settings of the layer.
+            pub fn new(inner: S) -> Self {
+                tower_layer::Layer::layer(&$layer::new(), inner)
+            }
+
+            /// The layer, to configure and apply to services.
+            pub fn layer() -> $layer {
+                $layer::new()
+            }
+
+            /// The inner service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The inner service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// The inner service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+    };
+}
+
+/// The server side: enforces each call's deadline; see the
+/// [module docs](super).
+#[derive(Clone, Debug)]
+pub struct ServerDeadline<S> {
+    inner: S,
+    config: ServerConfig,
+}
+
+accessors!(ServerDeadline, ServerDeadlineLayer);
+
+impl<S> ServerDeadline<S> {
+    pub(crate) fn with_config(inner: S, config: ServerConfig) -> Self {
+        ServerDeadline { inner, config }
+    }
+}
+
+/// Reads `grpc-timeout`; a malformed value is the status to answer with.
+fn sent_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, Status> {
+    match headers.get(GRPC_TIMEOUT) {
+        None => Ok(None),
+        Some(value) => parse_timeout(value.as_bytes()).map(Some).map_err(|err| {
+            Status::internal(format!(
+                "malformed grpc-timeout {:?}: {err}",
+                String::from_utf8_lossy(value.as_bytes())
+            ))
+        }),
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ServerDeadline<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+{
+    type Response = http::Response<ServerDeadlineBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ServerResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let sent = match sent_timeout(request.headers()) {
+            Ok(sent) => sent,
+            // Refused before the handler runs: it never sees a bad deadline.
+            Err(status) => return ServerResponseFuture::answer(status),
+        };
+        let now = Instant::now();
+        let own = self
+            .config
+            .timeout(sent)
+            .map(|timeout| Deadline::from_timeout(now.into_std(), timeout));
+        // Served in-process from inside another call: that call's deadline binds too.
+        let Some(deadline) = earliest(own, propagate::current()) else {
+            return ServerResponseFuture::passthrough(self.inner.call(request));
+        };
+        let timeout = deadline.remaining_at(now.into_std());
+        if timeout.is_zero() {
+            return ServerResponseFuture::answer(super::body::exceeded_on_server(timeout));
+        }
+        request.extensions_mut().insert(deadline);
+        // `call` may already do the work (a proxy sends its request here), so
+        // it runs with the deadline as the current one, as every poll does.
+        let inner = propagate::in_scope(deadline, || self.inner.call(request));
+        ServerResponseFuture::timed(inner, deadline, timeout)
+    }
+}
+
+/// The client side: sends each call's deadline as `grpc-timeout` and
+/// enforces it locally; see the [module docs](super).
+#[derive(Clone, Debug)]
+pub struct ClientDeadline<S> {
+    inner: S,
+    config: ClientConfig,
+}
+
+accessors!(ClientDeadline, ClientDeadlineLayer);
+
+impl<S> ClientDeadline<S> {
+    pub(crate) fn with_config(inner: S, config: ClientConfig) -> Self {
+        ClientDeadline { inner, config }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ClientDeadline<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Error: Into<BoxError>,
+{
+    type Response = http::Response<ClientDeadlineBody<ResBody>>;
+    type Error = BoxError;
+    type Future = ClientResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let now = Instant::now().into_std();
+        // The call's own deadline: an extension, or a grpc-timeout already set.
+        let mut own = request.extensions().get::<Deadline>().copied();
+        if let Some(value) = request.headers().get(GRPC_TIMEOUT) {
+            match parse_timeout(value.as_bytes()) {
+                Ok(timeout) => own = earliest(own, Some(Deadline::from_timeout(now, timeout))),
+                Err(err) => {
+                    let status = Status::internal(format!(
+                        "the request carries a malformed grpc-timeout {:?}: {err}",
+                        String::from_utf8_lossy(value.as_bytes())
+                    ));
+                    return ClientResponseFuture::failed(status.into());
+                }
+            }
+        }
+        let own = own.or_else(|| {
+            self.config
+                .default_timeout
+                .map(|timeout| Deadline::from_timeout(now, timeout))
+        });
+        let deadline = if self.config.propagate {
+            earliest(own, propagate::current())
+        } else {
+            own
+        };
+        let Some(deadline) = deadline else {
+            return ClientResponseFuture::passthrough(self.inner.call(request));
+        };
+        let timeout = deadline.remaining_at(now);
+        if timeout.is_zero() {
+            // Not worth sending: the server would refuse it on arrival.
+            return ClientResponseFuture::failed(super::DeadlineExceeded::before_sending().into());
+        }
+        let value = HeaderValue::try_from(format_timeout(timeout))
+            .expect("digits and a unit letter are a valid header value");
+        request.headers_mut().insert(GRPC_TIMEOUT, value);
+        request.extensions_mut().insert(deadline);
+        ClientResponseFuture::timed(self.inner.call(request), deadline, timeout)
+    }
+}
