@@ -1,1 +1,152 @@
-//! The `compression` layer (in progress).
+//! Message compression: gzip, deflate and zstd, negotiated per call,
+//! decompressed within the receive limit.
+//!
+//! [`CompressionLayer::server`] decompresses requests by their
+//! `grpc-encoding` and compresses responses in an encoding the client lists
+//! in `grpc-accept-encoding`; [`CompressionLayer::client`] is the mirror. Each
+//! message is compressed on its own and flagged in its 5-byte prefix, so
+//! compressed and uncompressed messages can share a stream.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use grpc_core::codec::framing::encode_raw;
+//! use grpc_core::{BoxError, GrpcBody};
+//! use grpc_layers::compression::{CompressionLayer, Encoding, EncodingSet};
+//! use http_body_util::BodyExt;
+//! use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! // A handler that answers one 1 KiB message.
+//! let handler = service_fn(|_request: http::Request<GrpcBody>| async {
+//!     let mut trailers = http::HeaderMap::new();
+//!     trailers.insert("grpc-status", "0".parse()?);
+//!     let message = encode_raw(&[b'a'; 1024], false);
+//!     let mut response = http::Response::new(GrpcBody::once(message, Some(trailers)));
+//!     response.headers_mut().insert("content-type", "application/grpc".parse()?);
+//!     Ok::<_, BoxError>(response)
+//! });
+//! let mut server = ServiceBuilder::new()
+//!     .layer(CompressionLayer::server().send_compressed(Encoding::Gzip))
+//!     .service(handler);
+//!
+//! // A client that accepts gzip gets its messages gzipped...
+//! let request = http::Request::builder()
+//!     .header("grpc-accept-encoding", "identity,gzip")
+//!     .body(GrpcBody::empty())?;
+//! let response = server.ready().await?.call(request).await?;
+//! # if Encoding::Gzip.is_enabled() {
+//! assert_eq!(response.headers()["grpc-encoding"], "gzip");
+//! let wire = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(wire[0], 1, "the compressed flag");
+//! assert!(wire.len() < 100);
+//! # }
+//!
+//! // ...and a request in an encoding the server lacks is refused, with the
+//! // list of those it has.
+//! let request = http::Request::builder()
+//!     .header("grpc-encoding", "snappy")
+//!     .body(GrpcBody::empty())?;
+//! let response = server.ready().await?.call(request).await?;
+//! assert_eq!(response.headers()["grpc-status"], "12"); // UNIMPLEMENTED
+//! assert_eq!(
+//!     response.headers()["grpc-accept-encoding"],
+//!     EncodingSet::enabled().header_value(), // "identity,gzip,deflate,zstd"
+//! );
+//! # Ok(()) }
+//! ```
+//!
+//! # Where it goes in the stack
+//!
+//! Compression works on whole messages of the wire body, so it sits close to
+//! the wire, with everything that reads or writes messages further in:
+//!
+//! ```text
+//! server:  hyper ─▶ limits ─▶ deadline ─▶ compression ─▶ router ─▶ handlers
+//! client:  Grpc ─▶ deadline ─▶ retry ─▶ compression ─▶ Channel
+//! ```
+//!
+//! - It reads the call's receive limit from the
+//!   [`MessageLimits`](grpc_core::codec::framing::MessageLimits) request
+//!   extension (set by a limits layer on the server, by `Grpc` on the
+//!   client), so put limits **outside** it.
+//! - On a client, a retry layer outside it replays uncompressed messages;
+//!   each attempt is compressed again.
+//! - The inner service gets `http::Request<GrpcBody>`: the body as it came
+//!   when nothing needs doing (no second box for a `GrpcBody`), otherwise the
+//!   decompressing or compressing body, erased once.
+//!
+//! # Client vs server
+//!
+//! | | server ([`CompressionLayer::server`]) | client ([`CompressionLayer::client`]) |
+//! |---|---|---|
+//! | received messages | requests, by their `grpc-encoding` | responses, by their `grpc-encoding` |
+//! | sent messages | the first of [`send_compressed`](CompressionLayer::send_compressed) the client accepts | the first of [`send_compressed`](CompressionLayer::send_compressed) |
+//! | `grpc-accept-encoding` | on every gRPC response | on every request |
+//! | per-call choice | [`SendCompression`] in the handler's response extensions | [`SendCompression`] in the request extensions |
+//! | per-message choice | [`MessageCompression`] in the response extensions | [`MessageCompression`] in the request extensions |
+//!
+//! **By default nothing is compressed on the way out**: a server answers
+//! uncompressed unless [`send_compressed`](CompressionLayer::send_compressed)
+//! names encodings (it then answers in the first one the client accepts,
+//! whatever the request was compressed with), and a client sends
+//! uncompressed unless it names one. Every algorithm of the build is
+//! accepted on the way in. Messages shorter than
+//! [`min_size`](CompressionLayer::min_size) (32 bytes by default) are always
+//! sent uncompressed, flagged 0 in the same stream.
+//!
+//! A request with no `grpc-encoding` (or `identity`) passes through
+//! untouched. Its messages are not inspected: a message flagged compressed in
+//! such a stream is refused as `INTERNAL` by whatever reads the messages
+//! (grpc-core's `Streaming` and grpc-server's handler adapters do), which
+//! spares the common uncompressed path a wrapper.
+//!
+//! # Decompression within the receive limit
+//!
+//! A compressed message is inflated into a buffer that grows only as output
+//! is produced and never past the limit; the moment there would be one byte
+//! more, the call fails with `RESOURCE_EXHAUSTED`. A few kilobytes that
+//! would inflate to gigabytes cost at most about the limit in memory
+//! (`tests/compression_bomb.rs` measures it). zstd frames that ask for a
+//! window larger than about twice the limit are refused.
+//!
+//! # Errors
+//!
+//! | case | side | status |
+//! |---|---|---|
+//! | request `grpc-encoding` unknown or not accepted | server | trailers-only `UNIMPLEMENTED`, with `grpc-accept-encoding` listing what is; the inner service is not called |
+//! | a message inflates past the receive limit | both | `RESOURCE_EXHAUSTED` (a body error) |
+//! | a message does not decompress (corrupt, cut short, trailing data) | both | `INTERNAL` (a body error) |
+//! | a compressed response message in an encoding the client does not accept | client | `INTERNAL` (a body error) |
+//!
+//! Body errors are [`Status`](grpc_core::Status) values: a server's
+//! handler adapters answer with them, a client's call returns them. The
+//! inner service's error type passes through unchanged.
+//!
+//! # Feature flag
+//!
+//! The module is behind `compression`; each algorithm has its own feature:
+//! `compression-gzip`, `compression-deflate` (both through `flate2` on the
+//! pure-Rust zlib-rs) and `compression-zstd` (the `zstd` crate, which builds
+//! the C library). `compression-full` turns on all three. Every
+//! [`Encoding`] variant and builder method exists whatever the features; an
+//! algorithm whose feature is off is simply not offered.
+
+mod body;
+mod codec;
+mod encoding;
+mod future;
+mod layer;
+mod predicate;
+mod service;
+
+pub use body::CompressionBody;
+pub use codec::CompressionLevel;
+pub use encoding::{Encoding, EncodingSet};
+pub use future::ResponseFuture;
+pub use layer::{CompressionLayer, DEFAULT_MIN_SIZE};
+pub use predicate::{MessageCompression, SendCompression};
+pub use service::Compression;
+
+#[cfg(test)]
+mod tests;

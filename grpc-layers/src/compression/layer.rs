@@ -1,0 +1,222 @@
+//! [`CompressionLayer`]: the configuration of one side of a call.
+
+use grpc_core::codec::framing::DEFAULT_MAX_RECV_MESSAGE_SIZE;
+use tower_layer::Layer;
+
+use super::codec::CompressionLevel;
+use super::service::Compression;
+use super::{Encoding, EncodingSet};
+
+/// Messages shorter than this are sent uncompressed by default: below a few
+/// dozen bytes the algorithms' own headers make the message longer.
+pub const DEFAULT_MIN_SIZE: usize = 32;
+
+/// Which side of a call the layer serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Decompresses requests, compresses responses.
+    Server,
+    /// Compresses requests, decompresses responses.
+    Client,
+}
+
+/// The send preference: distinct compressing encodings, most wanted first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Preference {
+    items: [Encoding; 3],
+    len: u8,
+}
+
+impl Preference {
+    const fn new() -> Self {
+        Preference {
+            items: [Encoding::Identity; 3],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, encoding: Encoding) {
+        let len = self.len as usize;
+        if encoding != Encoding::Identity
+            && encoding.is_enabled()
+            && !self.items[..len].contains(&encoding)
+            && len < self.items.len()
+        {
+            self.items[len] = encoding;
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Encoding> + '_ {
+        self.items[..self.len as usize].iter().copied()
+    }
+
+    /// The first preferred encoding the peer accepts; identity if none.
+    pub(crate) fn pick(&self, peer: EncodingSet) -> Encoding {
+        self.iter()
+            .find(|e| peer.contains(*e))
+            .unwrap_or(Encoding::Identity)
+    }
+}
+
+/// Everything a service needs per call; small and `Copy`, so a call takes
+/// it by value with no reference count.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    pub(crate) role: Role,
+    pub(crate) accept: EncodingSet,
+    pub(crate) send: Preference,
+    pub(crate) min_size: usize,
+    pub(crate) max_decompressed_size: usize,
+    pub(crate) level: CompressionLevel,
+}
+
+impl Config {
+    pub(crate) const fn new(role: Role) -> Self {
+        Config {
+            role,
+            accept: EncodingSet::enabled(),
+            send: Preference::new(),
+            min_size: DEFAULT_MIN_SIZE,
+            max_decompressed_size: DEFAULT_MAX_RECV_MESSAGE_SIZE,
+            level: CompressionLevel::Default,
+        }
+    }
+
+    /// Whether messages declared as `encoding` can be read.
+    pub(crate) fn accepts(&self, encoding: Encoding) -> bool {
+        self.accept.contains(encoding)
+    }
+}
+
+/// Compresses and decompresses the messages of gRPC calls; see the
+/// [module docs](super).
+///
+/// Defaults, on either side:
+///
+/// | setting | default |
+/// |---|---|
+/// | encodings received ([`accept`](Self::accept)) | every enabled algorithm |
+/// | encodings sent ([`send_compressed`](Self::send_compressed)) | none: messages go out uncompressed |
+/// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`] (32 bytes) |
+/// | decompressed size limit ([`max_decompressed_size`](Self::max_decompressed_size)) | 4 MiB, or the call's `MessageLimits` |
+/// | level ([`level`](Self::level)) | [`CompressionLevel::Default`] |
+#[derive(Clone, Copy, Debug)]
+pub struct CompressionLayer {
+    config: Config,
+}
+
+impl CompressionLayer {
+    /// The server side: decompresses requests, compresses responses.
+    pub const fn server() -> Self {
+        CompressionLayer {
+            config: Config::new(Role::Server),
+        }
+    }
+
+    /// The client side: compresses requests, decompresses responses.
+    pub const fn client() -> Self {
+        CompressionLayer {
+            config: Config::new(Role::Client),
+        }
+    }
+
+    /// Compress what this side sends with `encoding`. Call it again to list
+    /// more encodings, most preferred first.
+    ///
+    /// - A **server** answers with the first of these the client lists in
+    ///   its `grpc-accept-encoding`, and uncompressed when it lists none.
+    /// - A **client** compresses every request with the first of these (a
+    ///   server without it answers `UNIMPLEMENTED`).
+    ///
+    /// An encoding whose feature is off is ignored, as is identity.
+    pub fn send_compressed(mut self, encoding: Encoding) -> Self {
+        self.config.send.push(encoding);
+        self
+    }
+
+    /// Accept messages compressed with these encodings only (identity is
+    /// always accepted); they are also what `grpc-accept-encoding`
+    /// advertises. Encodings whose feature is off are left out.
+    pub fn accept(mut self, encodings: impl IntoIterator<Item = Encoding>) -> Self {
+        self.config.accept = encodings.into_iter().collect();
+        self
+    }
+
+    /// Send messages shorter than `bytes` uncompressed (default
+    /// [`DEFAULT_MIN_SIZE`]).
+    pub fn min_size(mut self, bytes: usize) -> Self {
+        self.config.min_size = bytes;
+        self
+    }
+
+    /// The largest message decompression may produce when the call carries
+    /// no [`MessageLimits`](grpc_core::codec::framing::MessageLimits)
+    /// extension (default 4 MiB); with one, its receive limit applies. A
+    /// message that would inflate past it is `RESOURCE_EXHAUSTED`.
+    pub fn max_decompressed_size(mut self, bytes: usize) -> Self {
+        self.config.max_decompressed_size = bytes;
+        self
+    }
+
+    /// How hard to compress (default [`CompressionLevel::Default`]).
+    pub fn level(mut self, level: CompressionLevel) -> Self {
+        self.config.level = level;
+        self
+    }
+}
+
+impl<S> Layer<S> for CompressionLayer {
+    type Service = Compression<S>;
+
+    fn layer(&self, inner: S) -> Compression<S> {
+        Compression::with_config(inner, self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_preference_keeps_order_and_drops_duplicates_identity_and_disabled() {
+        let layer = CompressionLayer::client()
+            .send_compressed(Encoding::Zstd)
+            .send_compressed(Encoding::Identity)
+            .send_compressed(Encoding::Gzip)
+            .send_compressed(Encoding::Zstd)
+            .send_compressed(Encoding::Deflate);
+        let expected: Vec<Encoding> = [Encoding::Zstd, Encoding::Gzip, Encoding::Deflate]
+            .into_iter()
+            .filter(|e| e.is_enabled())
+            .collect();
+        assert_eq!(layer.config.send.iter().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn the_server_picks_its_first_preference_the_peer_accepts() {
+        let mut pref = Preference::new();
+        pref.push(Encoding::Zstd);
+        pref.push(Encoding::Gzip);
+        let peer = EncodingSet::identity().with(Encoding::Gzip);
+        let expected = if Encoding::Gzip.is_enabled() {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        };
+        assert_eq!(pref.pick(peer), expected);
+        assert_eq!(pref.pick(EncodingSet::identity()), Encoding::Identity);
+    }
+
+    #[test]
+    fn by_default_every_enabled_algorithm_is_accepted_and_none_is_sent() {
+        let layer = CompressionLayer::server();
+        assert_eq!(layer.config.accept, EncodingSet::enabled());
+        assert_eq!(layer.config.send.iter().count(), 0);
+        assert_eq!(layer.config.min_size, DEFAULT_MIN_SIZE);
+        assert_eq!(layer.config.max_decompressed_size, 4 << 20);
+        let only_gzip = CompressionLayer::server().accept([Encoding::Gzip]);
+        assert!(!only_gzip.config.accepts(Encoding::Deflate));
+        assert!(only_gzip.config.accepts(Encoding::Identity));
+    }
+}
