@@ -23,3 +23,4 @@ pub mod demo {
 
 pub mod echo_cases;
 pub mod echo_service;
+pub mod interop;

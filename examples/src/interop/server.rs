@@ -1,0 +1,41 @@
+//! The interop server: `grpc.testing.TestService` as gRPC's interop test
+//! descriptions define it.
+//!
+//! ```text
+//! cargo run -p examples --bin interop-server -- --port 10000 --use_tls false
+//! ```
+//!
+//! Flags: `--port N` (default 10000; 0 picks a free port), `--use_tls
+//! true|false` (default false; TLS uses the committed test certificate for
+//! `*.test.google.fr`, `localhost` and `127.0.0.1`). Prints `listening on
+//! ADDR` once it accepts connections; stops on Ctrl-C.
+
+use examples::interop::args::Flags;
+use examples::interop::{serve, test_server_tls};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() {
+    if let Err(err) = run().await {
+        eprintln!("interop-server: {err}");
+        std::process::exit(2);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let flags = Flags::parse(std::env::args().skip(1), &["port", "use_tls"])?;
+    let port: u16 = flags.parse_or("port", 10000)?;
+    let use_tls: bool = flags.parse_or("use_tls", false)?;
+    let listener = TcpListener::bind(("0.0.0.0", port)).await?;
+    let addr = listener.local_addr()?;
+    let tls = use_tls.then(test_server_tls);
+    println!(
+        "listening on {addr} ({})",
+        if use_tls { "TLS" } else { "h2c" }
+    );
+    serve(listener, tls, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
