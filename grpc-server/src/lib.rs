@@ -36,8 +36,8 @@
 pub mod body;
 pub mod codegen;
 pub mod handler;
-mod router;
-mod server;
+pub mod router;
+pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 

@@ -1,7 +1,6 @@
 //! Adapters from typed async handlers to channel-level services.
 //!
-//! Each adapter turns a closure over typed [`Request`](grpc_core::Request)s
-//! and [`Response`](grpc_core::Response)s into a
+//! Each adapter turns a closure over typed `Request`s and `Response`s into a
 //! `Service<http::Request<GrpcBody>, Response = http::Response<GrpcBody>,
 //! Error = Infallible>`, one per RPC kind:
 //!

@@ -1,32 +1,4 @@
-//! The low-level server call: full control of one HTTP/2 stream.
-//!
-//! A [`raw`] handler receives a [`ServerCall`] and decides, step by step,
-//! when to read request messages, when to send the response headers
-//! (initial metadata), when to send each message and which trailing
-//! metadata to end with. It serves any of the four RPC kinds.
-//!
-//! ```
-//! use grpc_core::codec::BytesCodec;
-//! use grpc_core::{MetadataMap, Status};
-//! use grpc_server::handler::{self, ServerCall};
-//!
-//! let svc = handler::raw(BytesCodec, |mut call: ServerCall<BytesCodec>| async move {
-//!     let mut md = MetadataMap::new();
-//!     md.insert("x-hello", "early").unwrap();
-//!     call.send_initial_metadata(md)?;          // headers go out now
-//!     while let Some(msg) = call.recv_message().await? {
-//!         call.send_message(msg).await?;        // echo each message
-//!     }
-//!     let mut trailers = MetadataMap::new();
-//!     trailers.insert("x-done", "yes").unwrap();
-//!     call.set_trailing_metadata(trailers);
-//!     Ok::<(), Status>(())                      // ends with grpc-status 0
-//! });
-//! # let _ = svc;
-//! ```
-//!
-//! The handler's future is driven by the response body once the headers are
-//! out, in the connection's stream task; it is boxed once per call.
+//! The low-level server call: [`raw`] handlers and [`ServerCall`].
 
 use std::convert::Infallible;
 use std::fmt;
@@ -52,7 +24,35 @@ const SEND_QUEUE: usize = 8;
 
 type BoxHandlerFuture = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
 
-/// A low-level handler: see the [module docs](self).
+/// A low-level handler, in full control of one HTTP/2 stream.
+///
+/// A [`raw`] handler receives a [`ServerCall`] and decides, step by step,
+/// when to read request messages, when to send the response headers
+/// (initial metadata), when to send each message and which trailing
+/// metadata to end with. It serves any of the four RPC kinds.
+///
+/// ```
+/// use grpc_core::codec::BytesCodec;
+/// use grpc_core::{MetadataMap, Status};
+/// use grpc_server::handler::{self, ServerCall};
+///
+/// let svc = handler::raw(BytesCodec, |mut call: ServerCall<BytesCodec>| async move {
+///     let mut md = MetadataMap::new();
+///     md.insert("x-hello", "early").unwrap();
+///     call.send_initial_metadata(md)?;          // headers go out now
+///     while let Some(msg) = call.recv_message().await? {
+///         call.send_message(msg).await?;        // echo each message
+///     }
+///     let mut trailers = MetadataMap::new();
+///     trailers.insert("x-done", "yes").unwrap();
+///     call.set_trailing_metadata(trailers);
+///     Ok::<(), Status>(())                      // ends with grpc-status 0
+/// });
+/// # let _ = svc;
+/// ```
+///
+/// The handler's future is driven by the response body once the headers are
+/// out, in the connection's stream task; it is boxed once per call.
 pub fn raw<C, F, Fut>(codec: C, handler: F) -> Raw<C, F>
 where
     C: Codec,

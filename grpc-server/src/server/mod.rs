@@ -5,7 +5,7 @@
 //! of gRPC beyond turning hyper's request body into a [`GrpcBody`] whose
 //! errors are [`Status`](grpc_core::Status) and adding the peer's address
 //! ([`PeerAddr`]) and, over TLS, the connection's
-//! [`TlsInfo`](crate::tls::TlsInfo) to the request extensions; routing, limits and every other
+//! [`TlsInfo`] to the request extensions; routing, limits and every other
 //! concern live in the service stack it is given.
 //!
 //! ```no_run
