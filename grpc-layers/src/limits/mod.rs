@@ -1,1 +1,123 @@
-//! The `limits` layer (in progress).
+//! Message size limits: every message of a call, in either direction, is
+//! checked against a limit as it streams past, and one over it ends the call
+//! with `RESOURCE_EXHAUSTED`.
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use grpc_core::codec::framing::{encode_raw, MessageLimits};
+//! use grpc_core::headers::APPLICATION_GRPC;
+//! use grpc_core::{Code, GrpcBody, Status};
+//! use grpc_layers::limits::LimitsLayer;
+//! use http_body_util::BodyExt;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // A hand-written gRPC handler that answers every call with a 1 KiB message.
+//! let server = ServiceBuilder::new()
+//!     .layer(LimitsLayer::server().max_receive(64).max_send(512))
+//!     .service_fn(|request: http::Request<GrpcBody>| async move {
+//!         // Whatever reads the call's messages further in sees its limits.
+//!         let limits = request.extensions().get::<MessageLimits>().copied();
+//!         assert_eq!(limits, Some(MessageLimits::new(64, 512)));
+//!         let reply = encode_raw(&[7; 1024], false);
+//!         let mut response = http::Response::new(GrpcBody::once(reply, Some(Status::ok().to_headers())));
+//!         response.headers_mut().insert("content-type", APPLICATION_GRPC);
+//!         Ok::<_, Infallible>(response)
+//!     });
+//!
+//! let request = http::Request::builder()
+//!     .header("content-type", "application/grpc")
+//!     .body(GrpcBody::empty())?;
+//! let response = server.oneshot(request).await?;
+//! let trailers = response.into_body().collect().await?.trailers().cloned().unwrap();
+//! assert_eq!(trailers["grpc-status"], "8"); // RESOURCE_EXHAUSTED: the reply was over 512 bytes
+//!
+//! // A received message over the limit fails the request body for its reader.
+//! let reader = ServiceBuilder::new()
+//!     .layer(LimitsLayer::server().max_receive(64))
+//!     .service_fn(|request: http::Request<GrpcBody>| async move {
+//!         let status = match request.into_body().collect().await {
+//!             Ok(_) => Status::ok(),
+//!             Err(status) => status,
+//!         };
+//!         Ok::<_, Infallible>(status.into_http::<GrpcBody>())
+//!     });
+//! let request = http::Request::builder()
+//!     .header("content-type", "application/grpc")
+//!     .body(GrpcBody::once(encode_raw(&[1; 100], false), None))?;
+//! let response = reader.oneshot(request).await?;
+//! assert_eq!(response.headers()["grpc-status"], "8");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where it goes in the stack
+//!
+//! Outside compression, on both sides:
+//!
+//! ```text
+//! server:  hyper ─▶ status ─▶ limits ─▶ deadline ─▶ compression ─▶ router
+//! client:  Grpc ─▶ status ─▶ deadline ─▶ limits ─▶ compression ─▶ channel
+//! ```
+//!
+//! - The layer puts the call's limits in the request extensions as a
+//!   [`MessageLimits`](grpc_core::codec::framing::MessageLimits), which the
+//!   compression layer (for the inflated size) and `grpc-server`'s handler
+//!   adapters (for the messages they decode and encode) read. Only layers
+//!   *inside* it see the extension.
+//! - The layer checks the messages it sees. On the server, outside
+//!   compression, those are the wire frames, so the receive limit caps the
+//!   *compressed* size of a request message; the *decompressed* size is
+//!   capped by the compression layer with the same limit, while it inflates.
+//!   On the client, outside compression, it sees the messages the call
+//!   encodes and decodes.
+//! - A limit already on the call (a per-call one from `grpc-client`'s `Grpc`,
+//!   or an outer limits layer) is narrowed to the layer's, never widened.
+//!
+//! # Client vs server
+//!
+//! "Receive" and "send" are from the point of view of the side the layer is
+//! on: [`LimitsLayer::server`] checks requests against
+//! [`max_receive`](LimitsLayer::max_receive) and responses against
+//! [`max_send`](LimitsLayer::max_send); [`LimitsLayer::client`] checks
+//! requests against `max_send` and responses against `max_receive`.
+//!
+//! Only gRPC calls are checked (by `content-type`); anything else passes
+//! untouched, so the layer can sit in front of an axum router that also
+//! serves plain HTTP routes. Chunks are never copied or joined: the layer
+//! reads each message's 5-byte prefix and lets the bytes through.
+//!
+//! # Errors
+//!
+//! Every refusal is `RESOURCE_EXHAUSTED` (never `OUT_OF_RANGE`), ends only
+//! that call, and lets every whole message before the refused one through.
+//! The connection and its other calls carry on.
+//!
+//! | message over the limit | side | what happens |
+//! |---|---|---|
+//! | request (received) | server | the request body fails with the status; the handler reading it answers with it (`grpc-server`'s adapters do) |
+//! | response (sent) | server | the response body ends with `grpc-status: 8` trailers; the rest of the handler's stream is dropped |
+//! | response (received) | client | the response body fails with the status |
+//! | request (sent) | client | the request body fails, hyper resets the stream with `CANCEL`, and the call's response reports the status |
+//!
+//! Body errors are [`Status`](grpc_core::Status) values boxed as
+//! [`BoxError`](grpc_core::BoxError); the inner body's own errors pass
+//! through unchanged, and the service's error type is the inner one.
+//!
+//! # Feature flag
+//!
+//! This module is behind the `limits` feature of `grpc-layers`.
+
+mod body;
+mod frame;
+pub mod future;
+mod layer;
+mod service;
+#[cfg(test)]
+mod tests;
+
+pub use body::LimitsBody;
+pub use layer::LimitsLayer;
+pub use service::Limits;

@@ -1,0 +1,242 @@
+//! [`FrameCheck`]: finds the message prefixes in a stream of body chunks and
+//! checks each announced length against a limit, without copying or
+//! buffering any payload.
+//!
+//! Chunks pass through as they came, sliced, never joined. The only bytes
+//! ever held back are those of a prefix split across chunks (at most four),
+//! so that a refused message leaves no partial prefix on the wire: the peer
+//! sees whole messages, then the refusal.
+
+use bytes::Bytes;
+use grpc_core::codec::framing::HEADER_LEN;
+
+/// What one chunk becomes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// Pass `head` (a prefix completed by this chunk, whose first bytes
+    /// came from earlier chunks), then `rest`.
+    Pass { head: Option<Bytes>, rest: Bytes },
+    /// Pass `head` and `rest` (the whole messages before the refused one),
+    /// then stop: the next message announces `len` bytes, over the limit.
+    Exceeded {
+        head: Option<Bytes>,
+        rest: Bytes,
+        len: usize,
+    },
+}
+
+/// The scanning state between chunks.
+#[derive(Clone, Debug)]
+pub(crate) struct FrameCheck {
+    max: usize,
+    /// Prefix bytes seen so far (`filled` of them) when between messages.
+    header: [u8; HEADER_LEN],
+    filled: usize,
+    /// Payload bytes of the current message still to pass.
+    remaining: usize,
+}
+
+impl FrameCheck {
+    /// Checks messages against `max` bytes.
+    pub(crate) fn new(max: usize) -> Self {
+        FrameCheck {
+            max,
+            header: [0; HEADER_LEN],
+            filled: 0,
+            remaining: 0,
+        }
+    }
+
+    /// The limit.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Prefix bytes held back, waiting for the rest of their prefix.
+    pub(crate) fn held(&self) -> &[u8] {
+        &self.header[..self.filled]
+    }
+
+    /// Scans one chunk; see [`Scan`].
+    pub(crate) fn scan(&mut self, chunk: Bytes) -> Scan {
+        let len = chunk.len();
+        let mut pos = 0;
+        let mut head = None;
+        // Start of the part of `chunk` still to pass.
+        let mut from = 0;
+        loop {
+            let skip = self.remaining.min(len - pos);
+            pos += skip;
+            self.remaining -= skip;
+            if pos == len {
+                break;
+            }
+            // A prefix starts (or continues) at `pos`.
+            let started_here = self.filled == 0;
+            let start = pos;
+            let take = (HEADER_LEN - self.filled).min(len - pos);
+            self.header[self.filled..self.filled + take].copy_from_slice(&chunk[pos..pos + take]);
+            self.filled += take;
+            pos += take;
+            if self.filled < HEADER_LEN {
+                // The chunk ends inside the prefix: hold its bytes back.
+                let until = if started_here { start } else { from };
+                return Scan::Pass {
+                    head,
+                    rest: chunk.slice(from..until),
+                };
+            }
+            self.filled = 0;
+            let announced = u32::from_be_bytes([
+                self.header[1],
+                self.header[2],
+                self.header[3],
+                self.header[4],
+            ]) as usize;
+            if announced > self.max {
+                let until = if started_here { start } else { from };
+                return Scan::Exceeded {
+                    head,
+                    rest: chunk.slice(from..until),
+                    len: announced,
+                };
+            }
+            if !started_here {
+                // The prefix began in earlier chunks: pass it whole, then
+                // this chunk from just after it.
+                head = Some(Bytes::copy_from_slice(&self.header));
+                from = pos;
+            }
+            self.remaining = announced;
+        }
+        Scan::Pass {
+            head,
+            rest: chunk.slice(from..),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grpc_core::codec::framing::encode_raw;
+    use proptest::prelude::*;
+
+    /// Feeds `wire` cut at `cuts`; returns the bytes passed and the length
+    /// of the refused message, if one was.
+    fn run(max: usize, wire: &[u8], cuts: &[usize]) -> (Vec<u8>, Option<usize>) {
+        let mut check = FrameCheck::new(max);
+        let mut out = Vec::new();
+        let mut last = 0;
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+        bounds.sort_unstable();
+        bounds.push(wire.len());
+        for end in bounds {
+            let chunk = Bytes::copy_from_slice(&wire[last..end]);
+            last = end;
+            match check.scan(chunk) {
+                Scan::Pass { head, rest } => {
+                    out.extend(head.iter().flatten());
+                    out.extend(&rest);
+                }
+                Scan::Exceeded { head, rest, len } => {
+                    out.extend(head.iter().flatten());
+                    out.extend(&rest);
+                    return (out, Some(len));
+                }
+            }
+        }
+        out.extend(check.held());
+        (out, None)
+    }
+
+    #[test]
+    fn a_chunk_of_whole_messages_passes_as_the_same_bytes_without_a_copy() {
+        let wire = Bytes::from([encode_raw(b"abc", false), encode_raw(b"", true)].concat());
+        let mut check = FrameCheck::new(3);
+        let Scan::Pass { head: None, rest } = check.scan(wire.clone()) else {
+            panic!("passes");
+        };
+        assert_eq!(rest, wire);
+        assert_eq!(rest.as_ptr(), wire.as_ptr(), "a slice of the same buffer");
+    }
+
+    #[test]
+    fn a_message_one_byte_over_the_limit_is_refused_after_the_ones_before() {
+        let wire = [encode_raw(b"ok", false), encode_raw(b"four", false)].concat();
+        let (out, refused) = run(3, &wire, &[]);
+        assert_eq!(out, encode_raw(b"ok", false));
+        assert_eq!(refused, Some(4));
+    }
+
+    #[test]
+    fn a_prefix_split_across_chunks_is_held_then_passed_whole() {
+        let wire = encode_raw(b"hello", false);
+        let mut check = FrameCheck::new(10);
+        assert_eq!(
+            check.scan(wire.slice(..2)),
+            Scan::Pass {
+                head: None,
+                rest: Bytes::new()
+            }
+        );
+        assert_eq!(check.held(), &wire[..2]);
+        assert_eq!(
+            check.scan(wire.slice(2..4)),
+            Scan::Pass {
+                head: None,
+                rest: Bytes::new()
+            }
+        );
+        assert_eq!(
+            check.scan(wire.slice(4..)),
+            Scan::Pass {
+                head: Some(wire.slice(..HEADER_LEN)),
+                rest: wire.slice(HEADER_LEN..)
+            }
+        );
+        assert!(check.held().is_empty());
+    }
+
+    #[test]
+    fn a_refused_prefix_split_across_chunks_leaves_none_of_its_bytes_behind() {
+        let wire = [encode_raw(b"a", false), encode_raw(b"toolong", false)].concat();
+        let (out, refused) = run(3, &wire, &[8]);
+        assert_eq!(out, encode_raw(b"a", false));
+        assert_eq!(refused, Some(7));
+    }
+
+    fn messages() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..8)
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_passes_exactly_the_messages_before_the_first_one_over_the_limit(
+            msgs in messages(),
+            max in 0usize..40,
+            cuts in prop::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let wire: Vec<u8> = msgs.iter().flat_map(|m| encode_raw(m, false)).collect();
+            let (out, refused) = run(max, &wire, &cuts);
+            let first_over = msgs.iter().position(|m| m.len() > max);
+            let allowed = &msgs[..first_over.unwrap_or(msgs.len())];
+            let expected: Vec<u8> = allowed.iter().flat_map(|m| encode_raw(m, false)).collect();
+            prop_assert_eq!(out, expected);
+            prop_assert_eq!(refused, first_over.map(|i| msgs[i].len()));
+        }
+
+        #[test]
+        fn a_body_cut_short_passes_every_byte_it_had(
+            msgs in messages(),
+            cut in any::<usize>(),
+            cuts in prop::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let wire: Vec<u8> = msgs.iter().flat_map(|m| encode_raw(m, false)).collect();
+            let wire = &wire[..cut % (wire.len() + 1)];
+            let (out, refused) = run(usize::MAX, wire, &cuts);
+            prop_assert_eq!(out, wire.to_vec());
+            prop_assert_eq!(refused, None);
+        }
+    }
+}
