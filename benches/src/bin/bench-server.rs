@@ -1,0 +1,78 @@
+//! `bench-server`: the benchmark services on our server.
+//!
+//! ```text
+//! bench-server --addr 127.0.0.1:PORT [--stack default|bare]
+//! ```
+//!
+//! Serves `helloworld.Greeter/SayHello` (echo: `response = request.request`)
+//! and `benchstream.Streamer/Download` (exactly `count` chunks of `size`
+//! bytes, then OK) over h2c, on a tokio runtime with one worker per CPU it
+//! may run on, until SIGTERM or Ctrl-C.
+
+use benches::args::{self, Flags};
+use benches::ours::benchstream::streamer_server::{Streamer, StreamerServer};
+use benches::ours::benchstream::{Chunk, DownloadRequest};
+use benches::ours::helloworld::greeter_server::{Greeter, GreeterServer};
+use benches::ours::helloworld::{HelloReply, HelloRequest};
+use benches::stack::{default_stack, Stack};
+use benches::{chunks, runtime};
+use grpc_core::{Request, Response, Status};
+use grpc_server::{Router, Server};
+
+const USAGE: &str = "bench-server --addr 127.0.0.1:PORT [--stack default|bare]";
+
+#[derive(Debug)]
+struct Echo;
+
+impl Greeter for Echo {
+    async fn say_hello(
+        &self,
+        request: Request<HelloRequest>,
+    ) -> Result<Response<HelloReply>, Status> {
+        Ok(Response::new(HelloReply {
+            response: request.into_inner().request,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Download;
+
+impl Streamer for Download {
+    type DownloadStream = chunks::Chunks<Chunk, Status>;
+
+    async fn download(
+        &self,
+        request: Request<DownloadRequest>,
+    ) -> Result<Response<Self::DownloadStream>, Status> {
+        let DownloadRequest { count, size } = request.into_inner();
+        Ok(Response::new(chunks::Chunks::new(count, size, |data| {
+            Chunk { data }
+        })))
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let flags = args::or_exit(Flags::from_env(), USAGE);
+    args::or_exit(flags.only(&["addr", "stack"]), USAGE);
+    let addr = args::or_exit(args::server_addr(&flags), USAGE);
+    let stack: Stack = args::or_exit(flags.get("stack", Stack::Default), USAGE);
+
+    runtime::build()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        runtime::announce("bench-server", listener.local_addr()?);
+        let router = Router::new()
+            .add_service(GreeterServer::new(Echo))
+            .add_service(StreamerServer::new(Download));
+        let shutdown = runtime::shutdown_signal()?;
+        let server = Server::new().graceful_shutdown_timeout(std::time::Duration::from_secs(2));
+        match stack {
+            Stack::Bare => server.serve_with_shutdown(listener, router, shutdown).await,
+            Stack::Default => {
+                server
+                    .serve_with_shutdown(listener, default_stack(router), shutdown)
+                    .await
+            }
+        }
+    })
+}
