@@ -36,3 +36,6 @@ fi
 
 step "cargo test --workspace"
 cargo test --workspace
+
+step "benchmark programs: smoke run (benches/smoke.sh, not a timing)"
+benches/smoke.sh
