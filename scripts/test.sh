@@ -21,9 +21,15 @@ mkdir -p "$peers"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt \
+    -r interop/python/requirements.txt
 "$venv/bin/python" -c 'import grpc, grpc_tools; print("grpcio", grpc.__version__)'
 export GRPC_TEST_PYTHON="$PWD/$venv/bin/python"
+
+# Node peers for the interop matrix (grpc-js), into interop/node/node_modules.
+step "Node peers (@grpc/grpc-js) in interop/node/node_modules"
+(cd interop/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
+node -e 'console.log("grpc-js", require("./interop/node/node_modules/@grpc/grpc-js/package.json").version)'
 
 if [ "$quick" = 0 ]; then
     step "cargo fmt --check"
@@ -39,3 +45,7 @@ cargo test --workspace
 
 step "benchmark programs: smoke run (benches/smoke.sh, not a timing)"
 benches/smoke.sh
+
+# Last, so its closing "N passed, N failed" line ends the output.
+step "interop matrix (interop/run_matrix.py)"
+"$venv/bin/python" interop/run_matrix.py
