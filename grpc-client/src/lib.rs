@@ -91,3 +91,5 @@ pub use endpoint::Endpoint;
 pub use error::Error;
 pub use grpc::Grpc;
 pub use service::GrpcService;
+#[cfg(feature = "tls")]
+pub use tls::ClientTlsConfig;

@@ -43,3 +43,5 @@ pub mod tls;
 
 pub use router::{NamedService, RegisterService, Router, RouterFuture};
 pub use server::{config, PeerAddr, Server};
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsInfo};
