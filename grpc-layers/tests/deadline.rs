@@ -163,8 +163,9 @@ fn with_deadline(timeout: Duration) -> Request<Bytes> {
     request
 }
 
-fn slow_unary(counts: Counts) -> Router {
-    Router::new().route(
+/// Adds a unary handler that would answer long after any test's deadline.
+fn slow_unary(router: Router, counts: Counts) -> Router {
+    router.route(
         UNARY,
         handler::unary(BytesCodec, move |_: Request<Bytes>| {
             let guard = counts.start();
@@ -177,8 +178,9 @@ fn slow_unary(counts: Counts) -> Router {
     )
 }
 
-fn endless_stream(counts: Counts) -> Router {
-    Router::new().route(
+/// Adds a server-streaming handler whose stream never ends.
+fn endless_stream(router: Router, counts: Counts) -> Router {
+    router.route(
         STREAM,
         handler::server_streaming(BytesCodec, move |_: Request<Bytes>| {
             let stream = ticking(Duration::from_millis(20), counts.start());
@@ -191,7 +193,7 @@ fn endless_stream(counts: Counts) -> Router {
 async fn a_server_streaming_call_whose_handler_keeps_sending_ends_with_deadline_exceeded_at_the_deadline(
 ) {
     let counts = Counts::default();
-    let server = serve_router(endless_stream(counts.clone())).await;
+    let server = serve_router(endless_stream(Router::new(), counts.clone())).await;
     let mut client = raw_timeout_client(&server, "400m");
 
     let start = Instant::now();
@@ -236,7 +238,7 @@ async fn a_server_streaming_call_whose_handler_keeps_sending_ends_with_deadline_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_unary_handler_is_stopped_and_answered_with_deadline_exceeded() {
     let counts = Counts::default();
-    let server = serve_router(slow_unary(counts.clone())).await;
+    let server = serve_router(slow_unary(Router::new(), counts.clone())).await;
     let mut client = raw_timeout_client(&server, "200m");
 
     let start = Instant::now();
@@ -255,7 +257,7 @@ async fn a_slow_unary_handler_is_stopped_and_answered_with_deadline_exceeded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_grpc_timeout_is_internal_and_no_handler_runs() {
     let counts = Counts::default();
-    let server = serve_router(slow_unary(counts.clone())).await;
+    let server = serve_router(slow_unary(Router::new(), counts.clone())).await;
     for value in ["1x", "123456789S", "S", "-5m"] {
         let mut client = raw_timeout_client(&server, value);
         let status = bounded(client.unary(Request::new(Bytes::new()), UNARY, BytesCodec))
@@ -315,7 +317,7 @@ async fn our_client_sends_its_deadline_and_the_caller_sees_deadline_exceeded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_cuts_a_response_stream_at_its_deadline() {
     let counts = Counts::default();
-    let server = serve_router(endless_stream(counts.clone())).await;
+    let server = serve_router(endless_stream(Router::new(), counts.clone())).await;
     let mut client = deadline_client(&server);
 
     let request = with_deadline(Duration::from_millis(300));
@@ -339,6 +341,59 @@ async fn our_client_cuts_a_response_stream_at_its_deadline() {
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert!(received >= 3, "{received}");
     eventually("the handler's stream is dropped", || counts.dropped() == 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_enforces_its_deadline_against_a_server_that_ignores_it() {
+    // No deadline layer on this server: only the client can end the calls.
+    let counts = Counts::default();
+    let router = slow_unary(Router::new(), counts.clone());
+    let router = endless_stream(router, counts.clone());
+    let server = serve(router).await;
+    let mut client = deadline_client(&server);
+
+    // The response head never comes.
+    let start = Instant::now();
+    let status =
+        bounded(client.unary(with_deadline(Duration::from_millis(200)), UNARY, BytesCodec))
+            .await
+            .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        status.message().contains("did not finish within"),
+        "{status:?}"
+    );
+    assert!(start.elapsed() >= Duration::from_millis(190));
+
+    // The response stream never ends.
+    let response = bounded(client.server_streaming(
+        with_deadline(Duration::from_millis(300)),
+        STREAM,
+        BytesCodec,
+    ))
+    .await
+    .unwrap();
+    let mut stream = response.into_inner();
+    let mut received = 0;
+    let status = bounded(async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => received += 1,
+                Ok(None) => panic!("ended with OK"),
+                Err(status) => break status,
+            }
+        }
+    })
+    .await;
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        status.message().contains("did not finish within"),
+        "{status:?}"
+    );
+    assert!(received >= 3, "{received}");
+
+    // Both calls were reset, so the server dropped both handlers.
+    eventually("both handlers are dropped", || counts.dropped() == 2).await;
 }
 
 /// What B received: nothing yet (`None`), or the `grpc-timeout` of its
