@@ -168,6 +168,9 @@ pub struct LoadArgs {
     pub payload: Payload,
     /// `--stream-msgs N`: messages per streaming call (default 100).
     pub stream_msgs: u32,
+    /// `--dump-request PATH`: write the framed request this run would send
+    /// (for `h2load -d`) and exit without calling.
+    pub dump_request: Option<std::path::PathBuf>,
 }
 
 /// Every flag a load generator knows.
@@ -181,11 +184,12 @@ pub const LOAD_FLAGS: &[&str] = &[
     "requests",
     "payload",
     "stream-msgs",
+    "dump-request",
 ];
 
 /// The usage line of a load generator.
 pub const LOAD_USAGE: &str = "--addr 127.0.0.1:PORT --mode unary|stream --concurrency C \
-     --connections K --duration S --warmup S [--requests N] --payload complex|BYTES --stream-msgs N";
+     --connections K --duration S --warmup S [--requests N] --payload complex|BYTES --stream-msgs N [--dump-request PATH]";
 
 impl LoadArgs {
     /// Reads the load-generator flags.
@@ -209,6 +213,9 @@ impl LoadArgs {
             requests: (requests > 0).then_some(requests),
             payload: flags.get("payload", Payload::Complex)?,
             stream_msgs: flags.get("stream-msgs", 100)?,
+            dump_request: flags
+                .get("dump-request", String::new())
+                .map(|p| (!p.is_empty()).then(|| p.into()))?,
         };
         if args.concurrency == 0 || args.connections == 0 {
             return Err(ArgError(

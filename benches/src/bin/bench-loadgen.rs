@@ -6,6 +6,9 @@
 //!     --payload complex|BYTES --stream-msgs N
 //! ```
 //!
+//! With `--dump-request PATH` it writes the framed request it would send
+//! (a gRPC body for `h2load -d`) and exits.
+//!
 //! Prints one JSON line (see `benches::load`). Each of the K connections is
 //! its own `Channel`; the C workers share them round-robin.
 
@@ -21,6 +24,17 @@ use grpc_client::{Channel, Endpoint};
 fn main() -> std::io::Result<()> {
     let flags = args::or_exit(Flags::from_env(), LOAD_USAGE);
     let args = args::or_exit(LoadArgs::from_flags(&flags), LOAD_USAGE);
+    if let Some(path) = &args.dump_request {
+        let message = match args.mode {
+            Mode::Unary => payload::encoded_request(args.payload),
+            Mode::Stream => prost::Message::encode_to_vec(&DownloadRequest {
+                count: args.stream_msgs,
+                size: args.chunk_size(),
+            }),
+        };
+        let framed = grpc_core::codec::framing::encode_raw(&message, false);
+        return std::fs::write(path, framed);
+    }
     let report = runtime::build()?.block_on(async {
         let endpoint = Endpoint::from_shared(format!("http://{}", args.addr))
             .map_err(|e| std::io::Error::other(e.to_string()))?;
