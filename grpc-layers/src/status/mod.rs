@@ -1,1 +1,117 @@
-//! The `status` layer (in progress).
+//! Status mapping: whatever goes wrong in a call — an error, a panic, a
+//! broken connection — ends it with the [`Status`](grpc_core::Status) the
+//! gRPC docs give for it.
+//!
+//! ```
+//! use std::io;
+//!
+//! use grpc_core::{BoxError, Code, GrpcBody, Status};
+//! use grpc_layers::status::{ClientStatusLayer, ServerStatusLayer};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! // Server side: a service that fails the way tower's timeout does.
+//! let server = ServiceBuilder::new()
+//!     .layer(ServerStatusLayer::new())
+//!     .service_fn(|_request: http::Request<GrpcBody>| async {
+//!         Err::<http::Response<GrpcBody>, _>(tower::timeout::error::Elapsed::new())
+//!     });
+//! // The stack cannot fail: its error type is `Infallible`.
+//! let response = server.oneshot(http::Request::new(GrpcBody::empty())).await?;
+//! assert_eq!(response.headers()["grpc-status"], "4"); // DEADLINE_EXCEEDED
+//!
+//! // Client side: a connection that could not be made.
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientStatusLayer::new())
+//!     .service_fn(|_request: http::Request<GrpcBody>| async {
+//!         Err::<http::Response<GrpcBody>, _>(io::Error::from(io::ErrorKind::ConnectionRefused))
+//!     });
+//! let status: Status = client.oneshot(http::Request::new(GrpcBody::empty())).await.unwrap_err();
+//! assert_eq!(status.code(), Code::Unavailable);
+//! let cause = std::error::Error::source(&status).unwrap();
+//! assert!(cause.downcast_ref::<io::Error>().is_some(), "the cause is kept");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where it goes in the stack
+//!
+//! Outermost on the server, so that nothing is left unmapped and the stack's
+//! error type is `Infallible`; outermost on the client (right inside the
+//! typed `Grpc` calls), so that the errors of every layer — tower's
+//! `Elapsed` and `Overloaded` too — are mapped:
+//!
+//! ```text
+//! server:  hyper ─▶ ServerStatusLayer ─▶ limits ─▶ deadline ─▶ compression ─▶ router
+//! client:  Grpc ─▶ ClientStatusLayer ─▶ deadline ─▶ limits ─▶ compression ─▶ channel
+//! ```
+//!
+//! Layers between keep their inner service's error type and the original
+//! errors, so the mapping still sees an `h2::Error` or an `io::Error`
+//! through their [`source`](std::error::Error::source) chains.
+//!
+//! # Client vs server
+//!
+//! - **[`ServerStatusLayer`]** wraps any service whose error is
+//!   `Into<BoxError>`. An `Err` of its future becomes a trailers-only
+//!   response (HTTP 200, `content-type: application/grpc`, the status in the
+//!   headers); an error of its response body ends the body with the status
+//!   in the trailers instead of resetting the stream. A panic in `call`, in
+//!   the response future or in the response body is caught
+//!   ([`catch_unwind`](std::panic::catch_unwind) around each poll) and
+//!   answered `INTERNAL`, with the panic logged (`tracing`, at error level)
+//!   and its text kept out of the answer unless the mapper says otherwise;
+//!   the server goes on serving. A service whose readiness fails is
+//!   finished by tower's rules: every call from then on is answered with
+//!   that failure's status. Error type: `Infallible`; bodies:
+//!   [`ServerStatusBody`], which cannot fail.
+//! - **[`ClientStatusLayer`]** wraps a channel-like service: its error type
+//!   becomes [`Status`](grpc_core::Status), and so does its response body's
+//!   ([`ClientStatusBody`]). The original error stays reachable through the
+//!   status's [`source`](std::error::Error::source). A non-gRPC HTTP
+//!   response (a proxy's 503) and a response without `grpc-status` are not
+//!   errors at this level: the reader of the response (`grpc-client`)
+//!   maps those with [`grpc_core::http_status`] and reports a missing
+//!   `grpc-status` as `INTERNAL`.
+//!
+//! # Errors
+//!
+//! The mapping is a [`MapError`]: [`DefaultMapper`] unless you give another
+//! (a closure `Fn(BoxError) -> Status` will do). The default:
+//!
+//! | what | code |
+//! |---|---|
+//! | a [`Status`](grpc_core::Status) anywhere in the error's chain | that status |
+//! | a panic | `INTERNAL` |
+//! | tower `Elapsed` | `DEADLINE_EXCEEDED` |
+//! | tower `Overloaded` | `UNAVAILABLE` |
+//! | h2 `REFUSED_STREAM` / `CANCEL` / `ENHANCE_YOUR_CALM` / `INADEQUATE_SECURITY` / other reasons | `UNAVAILABLE` / `CANCELLED` / `RESOURCE_EXHAUSTED` / `PERMISSION_DENIED` / `INTERNAL` |
+//! | a connection refused, reset, closed or timed out (io, h2 `GOAWAY`, hyper) | `UNAVAILABLE` |
+//! | your own error types | what [`DefaultMapper::with_rule`] or [`DefaultMapper::with_code`] says |
+//! | anything else | `UNKNOWN` |
+//!
+//! See [`DefaultMapper`] for the full table. `grpc-client` uses this same
+//! table (with a rule for its own connection errors) for calls made without
+//! the layer.
+//!
+//! # Feature flag
+//!
+//! This module is behind the `status` feature of `grpc-layers`, which
+//! brings in `h2`, `hyper` (no features) and `tower` (`timeout` and
+//! `load-shed` only) for their error types.
+
+mod body;
+mod classify;
+pub mod future;
+mod layer;
+mod mapper;
+mod service;
+#[cfg(test)]
+mod tests;
+
+pub use body::{ClientStatusBody, ServerStatusBody};
+pub use classify::code_from_h2_reason;
+pub use layer::{ClientStatusLayer, ServerStatusLayer};
+pub use mapper::{DefaultMapper, MapError};
+pub use service::{ClientStatus, ServerStatus};
