@@ -1,7 +1,8 @@
 """A Python grpcio client for grpcstack.echo.Echo, run against our server.
 
 Each case prints `ok <case>` or `FAIL <case>: <reason>`; the exit code is the
-number of failed cases (0 when all passed).
+number of failed cases (0 when all passed). `--compression gzip|deflate`
+compresses every request with that encoding.
 """
 
 import argparse
@@ -16,6 +17,12 @@ import stubs
 echo_pb2, echo_pb2_grpc = stubs.load()
 
 TIMEOUT = 20
+
+COMPRESSION = {
+    "none": grpc.Compression.NoCompression,
+    "gzip": grpc.Compression.Gzip,
+    "deflate": grpc.Compression.Deflate,
+}
 
 
 def expect(condition, message):
@@ -111,9 +118,12 @@ def case_unimplemented_method(channel):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", required=True)
+    parser.add_argument("--compression", choices=sorted(COMPRESSION), default="none")
     args = parser.parse_args()
     failed = 0
-    with grpc.insecure_channel(args.target) as channel:
+    with grpc.insecure_channel(
+        args.target, compression=COMPRESSION[args.compression]
+    ) as channel:
         stub = echo_pb2_grpc.EchoStub(channel)
         cases = [
             ("unary_with_metadata", lambda: case_unary_with_metadata(stub)),

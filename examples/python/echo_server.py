@@ -6,6 +6,9 @@ Behaviour (the same as the Rust Echo server in examples/src/echo.rs):
 - a non-zero `fail_code` answers with that status code and `fail_message`;
 - `reply_size` > 0 replies with that many bytes of payload, else the request payload.
 
+`--compression gzip|deflate` makes the server compress its responses (when
+the client accepts that encoding).
+
 Prints `LISTENING <port>` once it serves, then runs until killed.
 """
 
@@ -21,6 +24,12 @@ import stubs
 echo_pb2, echo_pb2_grpc = stubs.load()
 
 CODES = {c.value[0]: c for c in grpc.StatusCode}
+
+COMPRESSION = {
+    "none": grpc.Compression.NoCompression,
+    "gzip": grpc.Compression.Gzip,
+    "deflate": grpc.Compression.Deflate,
+}
 
 
 def echo_metadata(context):
@@ -80,8 +89,12 @@ class Echo(echo_pb2_grpc.EchoServicer):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--compression", choices=sorted(COMPRESSION), default="none")
     args = parser.parse_args()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=16),
+        compression=COMPRESSION[args.compression],
+    )
     echo_pb2_grpc.add_EchoServicer_to_server(Echo(), server)
     port = server.add_insecure_port(f"127.0.0.1:{args.port}")
     server.start()
