@@ -7,10 +7,10 @@
 //!
 //! | module | feature | server | client |
 //! |---|---|---|---|
-//! | [`limits`] | `limits` | refuse oversized messages either way | the same |
-//! | [`compression`] | `compression-gzip`, `-deflate`, `-zstd` | decompress requests, compress responses | the mirror |
-//! | [`deadline`] | `deadline` | enforce `grpc-timeout` over the whole call | send `grpc-timeout`, enforce locally, propagate |
-//! | [`status`] | `status` | errors and panics become statuses | transport errors become statuses |
+//! | `limits` | `limits` | refuse oversized messages either way | the same |
+//! | `compression` | `compression-gzip`, `-deflate`, `-zstd` | decompress requests, compress responses | the mirror |
+//! | `deadline` | `deadline` | enforce `grpc-timeout` over the whole call | send `grpc-timeout`, enforce locally, propagate |
+//! | `status` | `status` | errors and panics become statuses | transport errors become statuses |
 //!
 //! Every body a layer produces is a valid gRPC wire body, so layer order
 //! changes cost, never correctness. A layer that rejects a call answers with
