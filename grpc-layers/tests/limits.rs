@@ -1,0 +1,270 @@
+//! Message limits end to end, over real HTTP/2 on 127.0.0.1: `grpc-server`
+//! behind `LimitsLayer::server()`, `grpc-client` with and without
+//! `LimitsLayer::client()`. A message over a limit ends its own call with
+//! RESOURCE_EXHAUSTED; the connection goes on serving other calls.
+#![cfg(feature = "limits")]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use grpc_client::{Channel, Endpoint, Grpc, GrpcService};
+use grpc_core::codec::framing::encode_raw;
+use grpc_core::codec::BytesCodec;
+use grpc_core::headers::APPLICATION_GRPC;
+use grpc_core::{Code, GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
+use grpc_layers::limits::LimitsLayer;
+use grpc_server::{handler, PeerAddr, Router, Server};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::time::timeout;
+use tower::{service_fn, ServiceBuilder};
+
+/// Every wait in these tests is bounded by this.
+const LIMIT: Duration = Duration::from_secs(20);
+
+const ECHO: GrpcMethod = GrpcMethod::new("test.Limits", "Echo");
+const UNARY: GrpcMethod = GrpcMethod::new("test.Limits", "Unary");
+const BIG: GrpcMethod = GrpcMethod::new("test.Limits", "Big");
+
+async fn bounded<F: Future>(future: F) -> F::Output {
+    timeout(LIMIT, future)
+        .await
+        .expect("the test waited too long")
+}
+
+/// The client address of every call a server answered, in order: the same
+/// address means the same connection.
+#[derive(Clone, Default)]
+struct Peers(Arc<Mutex<Vec<SocketAddr>>>);
+
+impl Peers {
+    fn record(&self, extensions: &http::Extensions) {
+        let peer = extensions.get::<PeerAddr>().expect("the server sets it").0;
+        self.0.lock().unwrap().push(peer);
+    }
+
+    fn all_one_connection(&self, calls: usize) {
+        let peers = self.0.lock().unwrap();
+        assert_eq!(peers.len(), calls, "{peers:?}");
+        assert!(peers.windows(2).all(|w| w[0] == w[1]), "{peers:?}");
+    }
+}
+
+/// Echo (bidi), Unary (echo) and Big: a hand-written handler, outside
+/// grpc-server's own limits, that answers a 10-byte message and then a
+/// 5000-byte one.
+fn router(peers: &Peers) -> Router {
+    let (echo, unary, big) = (peers.clone(), peers.clone(), peers.clone());
+    Router::new()
+        .route(
+            ECHO,
+            handler::streaming(BytesCodec, move |request: Request<Streaming<Bytes>>| {
+                echo.record(request.extensions());
+                async move { Ok::<_, Status>(Response::new(request.into_inner())) }
+            }),
+        )
+        .route(
+            UNARY,
+            handler::unary(BytesCodec, move |request: Request<Bytes>| {
+                unary.record(request.extensions());
+                async move { Ok::<_, Status>(Response::new(request.into_inner())) }
+            }),
+        )
+        .route(
+            BIG,
+            service_fn(move |request: http::Request<GrpcBody>| {
+                big.record(request.extensions());
+                async move {
+                    let wire =
+                        [encode_raw(&[1; 10], false), encode_raw(&[2; 5000], false)].concat();
+                    let body = GrpcBody::once(wire.into(), Some(Status::ok().to_headers()));
+                    let mut response = http::Response::new(body);
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_TYPE, APPLICATION_GRPC);
+                    Ok::<_, Infallible>(response)
+                }
+            }),
+        )
+}
+
+/// A server on 127.0.0.1; stops when dropped.
+struct TestServer {
+    addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn serve<S, B>(service: S) -> TestServer
+where
+    S: tower::Service<http::Request<GrpcBody>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<grpc_core::BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<grpc_core::BoxError>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(Server::new().serve_with_shutdown(listener, service, async {
+        let _ = stopped.await;
+    }));
+    TestServer { addr, _stop: stop }
+}
+
+fn channel(server: &TestServer) -> Channel {
+    Endpoint::new(format!("http://{}", server.addr).parse().unwrap())
+        .unwrap()
+        .connect_lazy()
+}
+
+/// A bidi call sending `sizes`-byte messages; the echoed sizes, and the
+/// status the call ended with.
+async fn echo<S: GrpcService>(grpc: &mut Grpc<S>, sizes: &[usize]) -> (Vec<usize>, Status) {
+    let messages: Vec<Bytes> = sizes.iter().map(|&n| Bytes::from(vec![7u8; n])).collect();
+    let stream = futures_util::stream::iter(messages);
+    let mut replies = match bounded(grpc.streaming(Request::new(stream), ECHO, BytesCodec)).await {
+        Ok(response) => response.into_inner(),
+        Err(status) => return (Vec::new(), status),
+    };
+    let mut echoed = Vec::new();
+    loop {
+        match bounded(replies.message()).await {
+            Ok(Some(message)) => echoed.push(message.len()),
+            Ok(None) => return (echoed, Status::ok()),
+            Err(status) => return (echoed, status),
+        }
+    }
+}
+
+async fn unary<S: GrpcService>(grpc: &mut Grpc<S>) -> Result<Bytes, Status> {
+    let request = Request::new(Bytes::from_static(b"still here"));
+    bounded(grpc.unary(request, UNARY, BytesCodec))
+        .await
+        .map(Response::into_inner)
+}
+
+/// The sizes of the Big call's messages, and the status it ended with.
+async fn big<S: GrpcService>(grpc: &mut Grpc<S>) -> (Vec<usize>, Status) {
+    let mut replies =
+        match bounded(grpc.server_streaming(Request::new(Bytes::new()), BIG, BytesCodec)).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => return (Vec::new(), status),
+        };
+    let mut sizes = Vec::new();
+    loop {
+        match bounded(replies.message()).await {
+            Ok(Some(message)) => sizes.push(message.len()),
+            Ok(None) => return (sizes, Status::ok()),
+            Err(status) => return (sizes, status),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_message_over_the_servers_limit_mid_stream_is_resource_exhausted_and_the_connection_serves_on(
+) {
+    let peers = Peers::default();
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(LimitsLayer::server().max_receive(1024))
+            .service(router(&peers)),
+    )
+    .await;
+    let mut grpc = Grpc::new(channel(&server));
+
+    let (echoed, status) = echo(&mut grpc, &[10, 1024, 2000, 10]).await;
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("2000 vs. 1024"), "{status:?}");
+    assert_eq!(echoed, [10, 1024], "the messages before the refused one");
+
+    assert_eq!(unary(&mut grpc).await.unwrap(), "still here");
+    let (echoed, status) = echo(&mut grpc, &[5, 6]).await;
+    assert!(status.is_ok(), "{status:?}");
+    assert_eq!(echoed, [5, 6]);
+    peers.all_one_connection(3);
+}
+
+#[tokio::test]
+async fn a_response_message_over_the_servers_send_limit_ends_the_call_with_resource_exhausted() {
+    let peers = Peers::default();
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(LimitsLayer::server().max_send(1024))
+            .service(router(&peers)),
+    )
+    .await;
+    let mut grpc = Grpc::new(channel(&server));
+
+    let (sizes, status) = big(&mut grpc).await;
+    assert_eq!(sizes, [10]);
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("to send"), "{status:?}");
+
+    assert_eq!(unary(&mut grpc).await.unwrap(), "still here");
+    peers.all_one_connection(2);
+}
+
+#[tokio::test]
+async fn a_response_message_over_the_clients_limit_ends_the_call_with_resource_exhausted() {
+    let peers = Peers::default();
+    let server = serve(router(&peers)).await;
+    let mut grpc = Grpc::new(
+        ServiceBuilder::new()
+            .layer(LimitsLayer::client().max_receive(1024))
+            .service(channel(&server)),
+    );
+
+    let (sizes, status) = big(&mut grpc).await;
+    assert_eq!(sizes, [10]);
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("5000 vs. 1024"), "{status:?}");
+
+    assert_eq!(unary(&mut grpc).await.unwrap(), "still here");
+    peers.all_one_connection(2);
+}
+
+#[tokio::test]
+async fn a_request_message_over_the_clients_send_limit_ends_the_call_with_resource_exhausted() {
+    let peers = Peers::default();
+    let server = serve(router(&peers)).await;
+    let mut grpc = Grpc::new(
+        ServiceBuilder::new()
+            .layer(LimitsLayer::client().max_send(1024))
+            .service(channel(&server)),
+    );
+
+    let (echoed, status) = echo(&mut grpc, &[10, 3000, 10]).await;
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("3000 vs. 1024"), "{status:?}");
+    assert!(echoed.len() <= 1, "at most the message before: {echoed:?}");
+
+    assert_eq!(unary(&mut grpc).await.unwrap(), "still here");
+    let (echoed, status) = echo(&mut grpc, &[1024]).await;
+    assert!(status.is_ok(), "{status:?}");
+    assert_eq!(echoed, [1024]);
+    peers.all_one_connection(3);
+}
+
+#[tokio::test]
+async fn the_servers_receive_limit_reaches_the_handlers_through_the_extension() {
+    // grpc-server's adapters default to 4 MiB; the layer's larger limit is
+    // what they apply.
+    let peers = Peers::default();
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(LimitsLayer::server().max_receive(6 << 20))
+            .service(router(&peers)),
+    )
+    .await;
+    let mut grpc = Grpc::new(channel(&server)).max_decoding_message_size(6 << 20);
+    let (echoed, status) = echo(&mut grpc, &[5 << 20]).await;
+    assert!(status.is_ok(), "{status:?}");
+    assert_eq!(echoed, [5 << 20]);
+}
