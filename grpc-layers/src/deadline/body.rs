@@ -2,10 +2,12 @@
 //! stream with a `DEADLINE_EXCEEDED` status, [`ClientDeadlineBody`] with a
 //! [`DeadlineExceeded`] error.
 //!
-//! The timer is checked before the inner body on every poll, so a stream
-//! that always has a message ready still stops at the deadline. When it
-//! fires, the inner body is dropped at once: on the server that drops the
-//! handler's stream, on the client it resets the HTTP/2 stream.
+//! The deadline is checked against the clock before the inner body is
+//! polled, so a stream that always has a message ready still stops at the
+//! deadline; the timer is only armed once the inner body has to wait, so a
+//! unary response (one frame, never waiting) costs a clock read, not a timer.
+//! At the deadline the inner body is dropped at once: on the server that
+//! drops the handler's stream, on the client it resets the HTTP/2 stream.
 //!
 //! A body cut in the middle of a message (possible only when the inner
 //! body does not yield whole messages) leaves the peer a partial message
@@ -13,20 +15,17 @@
 //! status, never a result.
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use grpc_core::deadline::Deadline;
 use grpc_core::{BoxError, Status};
-use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use tokio::time::Sleep;
 
 use super::error::{display_timeout, DeadlineExceeded};
-use super::future::timer;
+use super::future::Timer;
 use super::propagate;
 
 /// The status a server answers with when a call's deadline passed.
@@ -69,13 +68,12 @@ pin_project! {
             #[pin]
             inner: B,
             #[pin]
-            sleep: Sleep,
+            timer: Timer,
             deadline: Deadline,
             timeout: Duration,
         },
-        // Ended: the inner body is gone; on the server, the status trailers
-        // still to send.
-        Done { trailers: Option<HeaderMap> },
+        // Ended, or cut at the deadline: the inner body is gone.
+        Done,
     }
 }
 
@@ -83,7 +81,7 @@ impl<B> Kind<B> {
     fn timed(inner: B, deadline: Deadline, timeout: Duration) -> Self {
         Kind::Timed {
             inner,
-            sleep: timer(deadline),
+            timer: Timer::new(deadline),
             deadline,
             timeout,
         }
@@ -95,7 +93,7 @@ impl<B> Kind<B> {
     {
         match self {
             Kind::Passthrough { inner } | Kind::Timed { inner, .. } => inner.is_end_stream(),
-            Kind::Done { trailers } => trailers.is_none(),
+            Kind::Done => true,
         }
     }
 
@@ -106,7 +104,7 @@ impl<B> Kind<B> {
         match self {
             Kind::Passthrough { inner } => inner.size_hint(),
             Kind::Timed { inner, .. } => cut_hint(inner.size_hint()),
-            Kind::Done { .. } => SizeHint::with_exact(0),
+            Kind::Done => SizeHint::with_exact(0),
         }
     }
 
@@ -114,8 +112,57 @@ impl<B> Kind<B> {
         match self {
             Kind::Passthrough { .. } => "passthrough",
             Kind::Timed { .. } => "timed",
-            Kind::Done { .. } => "done",
+            Kind::Done => "done",
         }
+    }
+}
+
+/// What polling a body gives.
+type FramePoll<B> = Poll<Option<Result<Frame<<B as Body>::Data>, <B as Body>::Error>>>;
+
+impl<B: Body> Kind<B> {
+    /// Polls the inner body, in the deadline's scope if `scoped`.
+    /// `Err(timeout)` once the deadline passed; the inner body is dropped by
+    /// then.
+    fn poll_inner(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        scoped: bool,
+    ) -> Result<FramePoll<B>, Duration> {
+        let poll = match self.as_mut().project() {
+            KindProj::Passthrough { inner } => return Ok(inner.poll_frame(cx)),
+            KindProj::Done => return Ok(Poll::Ready(None)),
+            KindProj::Timed {
+                inner,
+                timer,
+                deadline,
+                timeout,
+            } => {
+                let timeout = *timeout;
+                if timer.is_expired() {
+                    self.set(Kind::Done);
+                    return Err(timeout);
+                }
+                let poll = if scoped {
+                    propagate::in_scope(*deadline, || inner.poll_frame(cx))
+                } else {
+                    inner.poll_frame(cx)
+                };
+                if poll.is_pending() {
+                    // Only now is the timer armed: the inner body waits.
+                    if timer.poll_expired(cx).is_ready() {
+                        self.set(Kind::Done);
+                        return Err(timeout);
+                    }
+                    return Ok(Poll::Pending);
+                }
+                poll
+            }
+        };
+        if ends(&poll) {
+            self.set(Kind::Done);
+        }
+        Ok(poll)
     }
 }
 
@@ -145,9 +192,7 @@ impl<B> ServerDeadlineBody<B> {
 /// An empty body: what a trailers-only response carries.
 impl<B> Default for ServerDeadlineBody<B> {
     fn default() -> Self {
-        ServerDeadlineBody {
-            kind: Kind::Done { trailers: None },
-        }
+        ServerDeadlineBody { kind: Kind::Done }
     }
 }
 
@@ -156,32 +201,15 @@ impl<B: Body> Body for ServerDeadlineBody<B> {
     type Error = B::Error;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let mut kind = self.as_mut().project().kind;
-        match kind.as_mut().project() {
-            KindProj::Passthrough { inner } => inner.poll_frame(cx),
-            KindProj::Timed {
-                inner,
-                sleep,
-                deadline,
-                timeout,
-            } => {
-                if sleep.poll(cx).is_ready() {
-                    let trailers = exceeded_on_server(*timeout).to_headers();
-                    // Dropping the inner body drops the handler's stream.
-                    kind.set(Kind::Done { trailers: None });
-                    return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
-                }
-                let poll = propagate::in_scope(*deadline, || inner.poll_frame(cx));
-                if ends(&poll) {
-                    kind.set(Kind::Done { trailers: None });
-                }
-                poll
-            }
-            KindProj::Done { trailers } => {
-                Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
+        match self.project().kind.poll_inner(cx, true) {
+            Ok(poll) => poll,
+            // The inner body, and with it the handler's stream, is dropped.
+            Err(timeout) => {
+                let trailers = exceeded_on_server(timeout).to_headers();
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
             }
         }
     }
@@ -236,33 +264,14 @@ where
     type Error = BoxError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
-        let mut kind = self.as_mut().project().kind;
-        let poll = match kind.as_mut().project() {
-            KindProj::Passthrough { inner } => inner.poll_frame(cx),
-            KindProj::Timed {
-                inner,
-                sleep,
-                timeout,
-                ..
-            } => {
-                if sleep.poll(cx).is_ready() {
-                    let error = DeadlineExceeded::after(*timeout);
-                    // Dropping the inner body resets the HTTP/2 stream.
-                    kind.set(Kind::Done { trailers: None });
-                    return Poll::Ready(Some(Err(error.into())));
-                }
-                let poll = inner.poll_frame(cx);
-                if ends(&poll) {
-                    kind.set(Kind::Done { trailers: None });
-                }
-                poll
-            }
-            KindProj::Done { .. } => Poll::Ready(None),
-        };
-        poll.map(|frame| frame.map(|result| result.map_err(Into::into)))
+        match self.project().kind.poll_inner(cx, false) {
+            Ok(poll) => poll.map(|frame| frame.map(|result| result.map_err(Into::into))),
+            // The inner body is dropped, which resets the HTTP/2 stream.
+            Err(timeout) => Poll::Ready(Some(Err(DeadlineExceeded::after(timeout).into()))),
+        }
     }
 
     fn is_end_stream(&self) -> bool {

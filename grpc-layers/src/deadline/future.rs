@@ -21,9 +21,40 @@ use super::body::{exceeded_on_server, ClientDeadlineBody, ServerDeadlineBody};
 use super::error::DeadlineExceeded;
 use super::propagate;
 
-/// The timer of a deadline, on tokio's clock.
-pub(crate) fn timer(deadline: Deadline) -> Sleep {
-    sleep_until(Instant::from_std(deadline.instant()))
+pin_project! {
+    /// The timer of a deadline, on tokio's clock. It is armed only when
+    /// first waited on: a call that never waits never registers a timer.
+    pub(crate) struct Timer {
+        at: Instant,
+        #[pin]
+        sleep: Option<Sleep>,
+    }
+}
+
+impl Timer {
+    pub(crate) fn new(deadline: Deadline) -> Timer {
+        Timer {
+            at: Instant::from_std(deadline.instant()),
+            sleep: None,
+        }
+    }
+
+    /// Whether the deadline passed, by reading the clock.
+    pub(crate) fn is_expired(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// Ready once the deadline passed; arms the timer on first use.
+    pub(crate) fn poll_expired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        if this.sleep.is_none() {
+            this.sleep.set(Some(sleep_until(*this.at)));
+        }
+        match this.sleep.as_pin_mut() {
+            Some(sleep) => sleep.poll(cx),
+            None => unreachable!("the timer was just armed"),
+        }
+    }
 }
 
 /// A trailers-only response: `grpc-status` is in the head, so the body
@@ -50,7 +81,7 @@ pin_project! {
             #[pin]
             inner: F,
             #[pin]
-            sleep: Sleep,
+            timer: Timer,
             deadline: Deadline,
             timeout: Duration,
         },
@@ -70,7 +101,7 @@ impl<F> ServerResponseFuture<F> {
         ServerResponseFuture {
             kind: ServerKind::Timed {
                 inner,
-                sleep: timer(deadline),
+                timer: Timer::new(deadline),
                 deadline,
                 timeout,
             },
@@ -100,7 +131,7 @@ where
             }
             ServerKindProj::Timed {
                 inner,
-                sleep,
+                timer,
                 deadline,
                 timeout,
             } => {
@@ -115,7 +146,7 @@ where
                     };
                     return Poll::Ready(Ok(response));
                 }
-                ready!(sleep.poll(cx));
+                ready!(timer.poll_expired(cx));
                 exceeded_on_server(*timeout)
             }
             ServerKindProj::Answer { status } => status
@@ -159,7 +190,7 @@ pin_project! {
             #[pin]
             inner: F,
             #[pin]
-            sleep: Sleep,
+            timer: Timer,
             deadline: Deadline,
             timeout: Duration,
         },
@@ -179,7 +210,7 @@ impl<F> ClientResponseFuture<F> {
         ClientResponseFuture {
             kind: ClientKind::Timed {
                 inner,
-                sleep: timer(deadline),
+                timer: Timer::new(deadline),
                 deadline,
                 timeout,
             },
@@ -208,7 +239,7 @@ where
             }
             ClientKindProj::Timed {
                 inner,
-                sleep,
+                timer,
                 deadline,
                 timeout,
             } => {
@@ -222,7 +253,7 @@ where
                     };
                     return Poll::Ready(Ok(response));
                 }
-                ready!(sleep.poll(cx));
+                ready!(timer.poll_expired(cx));
                 DeadlineExceeded::after(*timeout).into()
             }
             ClientKindProj::Failed { error } => error

@@ -52,8 +52,10 @@
 //! ```
 //!
 //! On the client it goes outside retries: a call's deadline spans all its
-//! attempts, as in gRPC. Anything outside the layer (the server's status
-//! layer) sees its answers as ordinary responses.
+//! attempts, as in gRPC. It also goes outside anything that moves calls to
+//! another task (`tower::buffer`): the propagated deadline is read in
+//! `call`, on the caller's task. Anything outside the server layer (the
+//! status layer) sees its answers as ordinary responses.
 //!
 //! # Client vs server
 //!
@@ -70,7 +72,16 @@
 //!   in the request extensions (or a `grpc-timeout` header already set), else
 //!   the layer's default, narrowed by the propagated one. It sends the time
 //!   left as `grpc-timeout` and enforces the deadline locally over the
-//!   response head and body, failing with [`DeadlineExceeded`].
+//!   response head and body, failing with [`DeadlineExceeded`]. A typed
+//!   call carries its extensions to the layer:
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use grpc_core::deadline::Deadline;
+//! let mut request = grpc_core::Request::new("ping");
+//! request.extensions_mut().insert(Deadline::after(Duration::from_millis(300)));
+//! // client.unary(request, method, codec).await  → at most 300 ms
+//! ```
 //!
 //! # Propagation
 //!
