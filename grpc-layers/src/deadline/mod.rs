@@ -47,8 +47,8 @@
 //! deadline covers that work too:
 //!
 //! ```text
-//! server: status → ServerDeadlineLayer → compression → limits → router
-//! client: ClientDeadlineLayer → retry → compression → channel
+//! server: status → limits → ServerDeadlineLayer → compression → router
+//! client: status → ClientDeadlineLayer → retry → limits → compression → channel
 //! ```
 //!
 //! On the client it goes outside retries: a call's deadline spans all its
