@@ -682,3 +682,23 @@ async fn a_call_made_from_a_handler_inherits_the_incoming_deadline() {
     let response = service.oneshot(request_with_timeout(b"2S")).await.unwrap();
     assert_eq!(response.extensions().get::<String>().unwrap(), "1700000u");
 }
+
+#[tokio::test(start_paused = true)]
+async fn bodies_forward_end_of_stream_and_size_hints_but_a_timed_one_may_end_early() {
+    let once = || GrpcBody::once(Bytes::from_static(b"\0\0\0\0\x01x"), None);
+    let passthrough = ServerDeadlineBody::passthrough(once());
+    assert_eq!(passthrough.size_hint().lower(), 6);
+    assert!(!passthrough.is_end_stream());
+    let deadline = deadline_in(Duration::from_secs(1));
+    let timed = ClientDeadlineBody::timed(once(), deadline, Duration::from_secs(1));
+    assert_eq!(timed.size_hint().lower(), 0, "it may be cut short");
+    assert!(!timed.is_end_stream());
+    let empty = ServerDeadlineBody::timed(GrpcBody::empty(), deadline, Duration::from_secs(1));
+    assert!(empty.is_end_stream());
+    assert_eq!(
+        ServerDeadlineBody::<GrpcBody>::default()
+            .size_hint()
+            .exact(),
+        Some(0)
+    );
+}
