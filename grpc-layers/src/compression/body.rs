@@ -91,6 +91,9 @@ impl<B> CompressionBody<B> {
         min_size: usize,
         switch: Option<MessageCompression>,
     ) -> Self {
+        if let Some(switch) = &switch {
+            switch.attach();
+        }
         CompressionBody {
             kind: Kind::Compress {
                 // Our own messages: the send limit was checked when they
@@ -138,6 +141,15 @@ impl<B> CompressionBody<B> {
 impl<B> Default for CompressionBody<B> {
     fn default() -> Self {
         CompressionBody::empty()
+    }
+}
+
+impl Drop for CompressState {
+    fn drop(&mut self) {
+        // The call is over: nobody takes the producer's decisions any more.
+        if let Some(switch) = &self.switch {
+            switch.detach();
+        }
     }
 }
 

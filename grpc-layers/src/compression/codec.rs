@@ -405,7 +405,14 @@ fn zstd_decompress(
     Ok(finish_frame(out, false))
 }
 
-#[cfg(test)]
+#[cfg(all(
+    test,
+    any(
+        feature = "compression-gzip",
+        feature = "compression-deflate",
+        feature = "compression-zstd"
+    )
+))]
 mod tests {
     use super::*;
     use grpc_core::codec::Frame;

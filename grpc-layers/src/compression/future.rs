@@ -106,12 +106,32 @@ fn server_response<B>(
     config: &Config,
 ) -> http::Response<CompressionBody<B>> {
     let (mut parts, body) = response.into_parts();
+    let Some(encoding) = response_encoding(&mut parts, peer, config) else {
+        if let Some(switch) = parts.extensions.get::<MessageCompression>() {
+            // Not compressed: its decisions will never be taken.
+            switch.detach();
+        }
+        return http::Response::from_parts(parts, CompressionBody::plain(body));
+    };
+    parts.headers.insert(GRPC_ENCODING, encoding.header_value());
+    let switch = parts.extensions.get::<MessageCompression>().cloned();
+    let body = CompressionBody::compress(body, encoding, config.level, config.min_size, switch);
+    http::Response::from_parts(parts, body)
+}
+
+/// The encoding to compress a response's messages with, if any; adds
+/// `grpc-accept-encoding` to a gRPC response on the way.
+fn response_encoding(
+    parts: &mut http::response::Parts,
+    peer: EncodingSet,
+    config: &Config,
+) -> Option<Encoding> {
     let grpc = parts
         .headers
         .get(CONTENT_TYPE)
         .is_some_and(is_grpc_content_type);
     if !grpc {
-        return http::Response::from_parts(parts, CompressionBody::plain(body));
+        return None;
     }
     if !parts.headers.contains_key(GRPC_ACCEPT_ENCODING) {
         parts
@@ -124,19 +144,13 @@ fn server_response<B>(
         || parts.headers.contains_key(GRPC_STATUS)
         || parts.headers.contains_key(GRPC_ENCODING)
     {
-        return http::Response::from_parts(parts, CompressionBody::plain(body));
+        return None;
     }
     let choice = match parts.extensions.get::<SendCompression>() {
         Some(choice) => choice.encoding(),
         None => config.send.pick(peer),
     };
-    if choice == Encoding::Identity || !choice.is_enabled() || !peer.contains(choice) {
-        return http::Response::from_parts(parts, CompressionBody::plain(body));
-    }
-    parts.headers.insert(GRPC_ENCODING, choice.header_value());
-    let switch = parts.extensions.get::<MessageCompression>().cloned();
-    let body = CompressionBody::compress(body, choice, config.level, config.min_size, switch);
-    http::Response::from_parts(parts, body)
+    (choice != Encoding::Identity && choice.is_enabled() && peer.contains(choice)).then_some(choice)
 }
 
 /// Client: decompress the messages of a response that declares an

@@ -156,6 +156,10 @@ impl<S> Compression<S> {
                 switch,
             ))
         } else {
+            if let Some(switch) = parts.extensions.get::<MessageCompression>() {
+                // Not compressed: its decisions will never be taken.
+                switch.detach();
+            }
             GrpcBody::new(body)
         };
         if !parts.headers.contains_key(GRPC_ACCEPT_ENCODING) {

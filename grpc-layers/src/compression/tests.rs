@@ -512,6 +512,60 @@ async fn a_handler_can_switch_compression_off_for_single_messages_of_a_stream() 
 }
 
 #[tokio::test]
+async fn decisions_made_ahead_hold_when_messages_arrive_batched_in_one_chunk() {
+    for encoding in enabled() {
+        let plan = [false, true, true, false, true];
+        let mut server = CompressionLayer::server()
+            .send_compressed(encoding)
+            .layer(service_fn(move |_request: http::Request<GrpcBody>| {
+                let decide = MessageCompression::new();
+                let batch: Vec<u8> = (0..plan.len())
+                    .flat_map(|i| encode_raw(&text(200 + i), false))
+                    .collect();
+                // The whole batch is decided before the layer sees any of
+                // it, as when a stream had every message ready at once.
+                let decided = decide.clone();
+                let body = PollFirst {
+                    body: ScriptedBody::new([batch]).with_status(&ok()),
+                    first: Some(Box::new(move || {
+                        for compress in plan {
+                            decided.set(compress);
+                        }
+                    })),
+                };
+                let mut response = grpc_response(body);
+                response.extensions_mut().insert(decide);
+                std::future::ready(Ok::<_, Infallible>(response))
+            }));
+        let response = call_accepting(&mut server, encoding.name()).await;
+        let (messages, _) = read(response.into_body()).await.unwrap();
+        let flags: Vec<bool> = messages.iter().map(|(flag, _)| *flag).collect();
+        assert_eq!(flags, plan, "{encoding}");
+    }
+}
+
+/// A body that runs `first` when first polled, then is `body`.
+struct PollFirst<B> {
+    body: B,
+    first: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl<B: Body + Unpin> Body for PollFirst<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        if let Some(first) = self.first.take() {
+            first();
+        }
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+}
+
+#[tokio::test]
 async fn trailers_only_and_non_grpc_responses_are_left_alone() {
     let mut server = CompressionLayer::server()
         .send_compressed(Encoding::Gzip)
