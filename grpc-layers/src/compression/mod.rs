@@ -29,12 +29,14 @@
 //! let mut server = ServiceBuilder::new()
 //!     .layer(CompressionLayer::server().send_compressed(Encoding::Gzip))
 //!     .service(handler);
+//! // The layer takes any request body, so name the one used here.
+//! type Req = http::Request<GrpcBody>;
 //!
 //! // A client that accepts gzip gets its messages gzipped...
 //! let request = http::Request::builder()
 //!     .header("grpc-accept-encoding", "identity,gzip")
 //!     .body(GrpcBody::empty())?;
-//! let response = server.ready().await?.call(request).await?;
+//! let response = ServiceExt::<Req>::ready(&mut server).await?.call(request).await?;
 //! # if Encoding::Gzip.is_enabled() {
 //! assert_eq!(response.headers()["grpc-encoding"], "gzip");
 //! let wire = response.into_body().collect().await?.to_bytes();
@@ -47,7 +49,7 @@
 //! let request = http::Request::builder()
 //!     .header("grpc-encoding", "snappy")
 //!     .body(GrpcBody::empty())?;
-//! let response = server.ready().await?.call(request).await?;
+//! let response = ServiceExt::<Req>::ready(&mut server).await?.call(request).await?;
 //! assert_eq!(response.headers()["grpc-status"], "12"); // UNIMPLEMENTED
 //! assert_eq!(
 //!     response.headers()["grpc-accept-encoding"],
