@@ -3,7 +3,9 @@
 //! Every message on the wire is a 5-byte prefix — a compressed flag (0 or 1)
 //! and a big-endian `u32` length — followed by that many payload bytes.
 //!
-//! - [`encode_message`] writes prefix and payload with one allocation.
+//! - [`encode_message`] writes prefix and payload with one allocation;
+//!   [`encode_message_into`] appends them to a buffer that may already hold
+//!   other messages.
 //! - [`Deframer`] reads any `http_body::Body<Data = Bytes>` and yields whole
 //!   messages. It is itself a `Body` whose data frames are exactly one whole,
 //!   prefixed message each, so a layer can read messages and still pass on a
@@ -177,19 +179,42 @@ pub fn encode_message<C: Codec>(
     item: C::Encode,
     max_size: usize,
 ) -> Result<Bytes, Status> {
+    let mut buf = BytesMut::new();
+    encode_message_into(codec, item, max_size, &mut buf)?;
+    Ok(buf.freeze())
+}
+
+/// Appends one encoded message and its prefix to `dst`, reserving room once
+/// when the codec knows the encoded length. Several messages appended to one
+/// buffer make one data chunk of back-to-back frames, which is how a
+/// streaming body batches small messages into fewer HTTP/2 DATA frames.
+///
+/// On error `dst` is left as it was. A message longer than `max_size` (or
+/// than the 32-bit prefix can say) is [`Code::ResourceExhausted`].
+pub fn encode_message_into<C: Codec>(
+    codec: &mut C,
+    item: C::Encode,
+    max_size: usize,
+    dst: &mut BytesMut,
+) -> Result<(), Status> {
     let hint = codec.encoded_len(&item).unwrap_or(0);
     if hint > max_size {
         return Err(too_large_to_send(hint, max_size));
     }
-    let mut buf = BytesMut::with_capacity(HEADER_LEN + hint);
-    buf.put_bytes(0, HEADER_LEN);
-    codec.encode(item, &mut buf)?;
-    let len = buf.len() - HEADER_LEN;
+    let start = dst.len();
+    dst.reserve(HEADER_LEN + hint);
+    dst.put_bytes(0, HEADER_LEN);
+    if let Err(status) = codec.encode(item, dst) {
+        dst.truncate(start);
+        return Err(status);
+    }
+    let len = dst.len() - start - HEADER_LEN;
     if len > max_size || len > u32::MAX as usize {
+        dst.truncate(start);
         return Err(too_large_to_send(len, max_size));
     }
-    write_header(&mut buf[..HEADER_LEN], false, len as u32);
-    Ok(buf.freeze())
+    write_header(&mut dst[start..start + HEADER_LEN], false, len as u32);
+    Ok(())
 }
 
 fn too_large_to_send(len: usize, max: usize) -> Status {

@@ -12,7 +12,7 @@ mod prost;
 
 #[cfg(feature = "prost")]
 pub use self::prost::ProstCodec;
-pub use encode::EncodeBody;
+pub use encode::{EncodeBody, BATCH_BYTES};
 pub use framing::{Deframer, Frame};
 
 use bytes::{Bytes, BytesMut};

@@ -135,6 +135,20 @@ fn encode_message_refuses_a_message_over_the_send_limit() {
     assert_eq!(ok, encode_raw(&[1u8; 10], false));
 }
 
+#[test]
+fn encode_message_into_appends_after_what_is_there_and_keeps_it_on_error() {
+    let mut codec = crate::codec::BytesCodec;
+    let mut buf = BytesMut::new();
+    encode_message_into(&mut codec, Bytes::from_static(b"ab"), 10, &mut buf).unwrap();
+    encode_message_into(&mut codec, Bytes::from_static(b"c"), 10, &mut buf).unwrap();
+    let err = encode_message_into(&mut codec, Bytes::from(vec![0u8; 11]), 10, &mut buf);
+    assert_eq!(err.unwrap_err().code(), Code::ResourceExhausted);
+    assert_eq!(
+        buf,
+        [encode_raw(b"ab", false), encode_raw(b"c", false)].concat()
+    );
+}
+
 proptest! {
     #[test]
     fn any_split_of_any_message_sequence_decodes_the_same(
