@@ -43,6 +43,11 @@ fi
 step "cargo test --workspace"
 cargo test --workspace
 
+# The workspace build turns on only the grpc-layers features its members use;
+# this runs every layer and compression algorithm (zstd too).
+step "cargo test -p grpc-layers --all-features"
+cargo test -p grpc-layers --all-features
+
 step "benchmark programs: smoke run (benches/smoke.sh, not a timing)"
 benches/smoke.sh
 
