@@ -7,12 +7,12 @@ use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::codec::framing::too_large_to_receive;
-use grpc_core::{BoxError, Status};
+use grpc_core::BoxError;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::error::MessageTooLarge;
 use super::frame::{FrameCheck, Scan};
 
 /// How a refused message ends the body.
@@ -30,16 +30,18 @@ pub(crate) enum Refusal {
     ServerSend,
 }
 
-/// The status of a client call whose request broke the send limit, shared
-/// by its request body (which sets it) and its response (which reports it).
-pub(crate) type SendRefused = Arc<OnceLock<Status>>;
+/// Why a client call's request broke the send limit, shared by its request
+/// body (which sets it) and its response (which reports it).
+pub(crate) type SendRefused = Arc<OnceLock<MessageTooLarge>>;
 
 /// What comes after the queued data.
 #[derive(Debug)]
 enum Then {
     Read,
     Refuse(usize),
-    Trailers(HeaderMap),
+    // Boxed: rare (trailers right after a cut-off prefix), and the body
+    // stays small without it.
+    Trailers(Box<HeaderMap>),
     End,
 }
 
@@ -48,9 +50,9 @@ pin_project! {
     /// stream past; see the [module docs](super).
     ///
     /// Chunks pass through without being copied or joined. A refused
-    /// message ends the body after the whole messages before it: with an
-    /// error ([`Status`] `RESOURCE_EXHAUSTED`, as a [`BoxError`]) or, for a
-    /// server's response, with `grpc-status: 8` trailers. The inner body is
+    /// message ends the body after the whole messages before it: with a
+    /// [`MessageTooLarge`] error (as a [`BoxError`]) or, for a server's
+    /// response, with `grpc-status: 8` trailers. The inner body is
     /// dropped then. Errors of the inner body pass through unchanged.
     pub struct LimitsBody<B> {
         #[pin]
@@ -108,16 +110,6 @@ impl<B> LimitsBody<B> {
     }
 }
 
-/// The status of a refused message.
-fn refused(refusal: Refusal, len: usize, max: usize) -> Status {
-    match refusal {
-        Refusal::Received => too_large_to_receive(len, max),
-        Refusal::ClientSend | Refusal::ServerSend => Status::resource_exhausted(format!(
-            "message to send is larger than the limit ({len} vs. {max} bytes)"
-        )),
-    }
-}
-
 impl<B> Body for LimitsBody<B>
 where
     B: Body<Data = Bytes>,
@@ -135,34 +127,36 @@ where
             if let Some(data) = this.queued.take() {
                 return Poll::Ready(Some(Ok(Frame::data(data))));
             }
-            match std::mem::replace(this.then, Then::Read) {
+            match this.then {
                 Then::Read => {}
-                Then::End => {
-                    *this.then = Then::End;
-                    return Poll::Ready(None);
-                }
+                Then::End => return Poll::Ready(None),
                 Then::Trailers(trailers) => {
+                    let trailers = std::mem::take(&mut **trailers);
                     *this.then = Then::End;
                     return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
                 }
                 Then::Refuse(len) => {
+                    let len = *len;
                     *this.then = Then::End;
                     // Stop the producer: nothing more is read from it.
                     this.inner.set(None);
                     let max = this.check.as_ref().map_or(0, FrameCheck::max);
-                    let status = refused(*this.refusal, len, max);
                     tracing::debug!(len, max, "message over the size limit refused");
                     return Poll::Ready(Some(match this.refusal {
-                        Refusal::ServerSend => Ok(Frame::trailers(status.to_headers())),
-                        Refusal::Received => Err(status.into()),
+                        Refusal::Received => Err(MessageTooLarge::received(len, max).into()),
+                        Refusal::ServerSend => {
+                            let status = MessageTooLarge::sent(len, max).status().clone();
+                            Ok(Frame::trailers(status.to_headers()))
+                        }
                         Refusal::ClientSend => {
+                            let err = MessageTooLarge::sent(len, max);
                             if let Some(slot) = this.refused.as_ref() {
-                                let _ = slot.set(status.clone());
+                                let _ = slot.set(err.clone());
                             }
                             // hyper resets the stream with the reason it
                             // finds in the error's chain.
                             let cancel = h2::Error::from(h2::Reason::CANCEL);
-                            Err(status.with_source(cancel).into())
+                            Err(err.caused_by(cancel).into())
                         }
                     }));
                 }
@@ -177,9 +171,9 @@ where
                     *this.then = Then::End;
                     // A response that failed because the client reset its
                     // own oversized request reports why.
-                    if let Some(status) = this.refused.as_ref().and_then(|slot| slot.get()) {
+                    if let Some(refused) = this.refused.as_ref().and_then(|slot| slot.get()) {
                         if *this.refusal != Refusal::ClientSend {
-                            return Poll::Ready(Some(Err(status.clone().into())));
+                            return Poll::Ready(Some(Err(refused.clone().into())));
                         }
                     }
                     return Poll::Ready(Some(Err(err.into())));
@@ -203,7 +197,7 @@ where
                     if !check.held().is_empty() {
                         *this.queued = Some(Bytes::copy_from_slice(check.held()));
                         if let Ok(trailers) = frame.into_trailers() {
-                            *this.then = Then::Trailers(trailers);
+                            *this.then = Then::Trailers(Box::new(trailers));
                         }
                         continue;
                     }

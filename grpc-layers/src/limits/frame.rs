@@ -7,7 +7,7 @@
 //! so that a refused message leaves no partial prefix on the wire: the peer
 //! sees whole messages, then the refusal.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use grpc_core::codec::framing::HEADER_LEN;
 
 /// What one chunk becomes.
@@ -26,21 +26,25 @@ pub(crate) enum Scan {
 }
 
 /// The scanning state between chunks.
+///
+/// Kept small (16 bytes): it lives in every checked body. A prefix holds a
+/// 32-bit length, so lengths and the limit fit in `u32`.
 #[derive(Clone, Debug)]
 pub(crate) struct FrameCheck {
-    max: usize,
+    max: u32,
+    /// Payload bytes of the current message still to pass.
+    remaining: u32,
     /// Prefix bytes seen so far (`filled` of them) when between messages.
     header: [u8; HEADER_LEN],
-    filled: usize,
-    /// Payload bytes of the current message still to pass.
-    remaining: usize,
+    filled: u8,
 }
 
 impl FrameCheck {
-    /// Checks messages against `max` bytes.
+    /// Checks messages against `max` bytes (a limit from `u32::MAX` up
+    /// cannot be exceeded and is the same as `u32::MAX`).
     pub(crate) fn new(max: usize) -> Self {
         FrameCheck {
-            max,
+            max: u32::try_from(max).unwrap_or(u32::MAX),
             header: [0; HEADER_LEN],
             filled: 0,
             remaining: 0,
@@ -49,12 +53,12 @@ impl FrameCheck {
 
     /// The limit.
     pub(crate) fn max(&self) -> usize {
-        self.max
+        self.max as usize
     }
 
     /// Prefix bytes held back, waiting for the rest of their prefix.
     pub(crate) fn held(&self) -> &[u8] {
-        &self.header[..self.filled]
+        &self.header[..usize::from(self.filled)]
     }
 
     /// Scans one chunk; see [`Scan`].
@@ -65,25 +69,27 @@ impl FrameCheck {
         // Start of the part of `chunk` still to pass.
         let mut from = 0;
         loop {
-            let skip = self.remaining.min(len - pos);
+            let skip = (self.remaining as usize).min(len - pos);
             pos += skip;
-            self.remaining -= skip;
+            // `skip` is at most `remaining`, a `u32`.
+            self.remaining -= skip as u32;
             if pos == len {
                 break;
             }
             // A prefix starts (or continues) at `pos`.
-            let started_here = self.filled == 0;
+            let filled = usize::from(self.filled);
+            let started_here = filled == 0;
             let start = pos;
-            let take = (HEADER_LEN - self.filled).min(len - pos);
-            self.header[self.filled..self.filled + take].copy_from_slice(&chunk[pos..pos + take]);
-            self.filled += take;
+            let take = (HEADER_LEN - filled).min(len - pos);
+            self.header[filled..filled + take].copy_from_slice(&chunk[pos..pos + take]);
             pos += take;
-            if self.filled < HEADER_LEN {
+            if filled + take < HEADER_LEN {
                 // The chunk ends inside the prefix: hold its bytes back.
+                self.filled = (filled + take) as u8;
                 let until = if started_here { start } else { from };
                 return Scan::Pass {
                     head,
-                    rest: chunk.slice(from..until),
+                    rest: cut(chunk, from, until),
                 };
             }
             self.filled = 0;
@@ -92,13 +98,13 @@ impl FrameCheck {
                 self.header[2],
                 self.header[3],
                 self.header[4],
-            ]) as usize;
+            ]);
             if announced > self.max {
                 let until = if started_here { start } else { from };
                 return Scan::Exceeded {
                     head,
-                    rest: chunk.slice(from..until),
-                    len: announced,
+                    rest: cut(chunk, from, until),
+                    len: announced as usize,
                 };
             }
             if !started_here {
@@ -111,9 +117,17 @@ impl FrameCheck {
         }
         Scan::Pass {
             head,
-            rest: chunk.slice(from..),
+            rest: cut(chunk, from, len),
         }
     }
+}
+
+/// `chunk[from..until]`, in place: no reference count is touched, and a
+/// whole chunk comes back as it was.
+fn cut(mut chunk: Bytes, from: usize, until: usize) -> Bytes {
+    chunk.truncate(until);
+    chunk.advance(from);
+    chunk
 }
 
 #[cfg(test)]

@@ -81,11 +81,11 @@ where
                 // The client reset its own oversized request, which failed
                 // the call: answer with why, as a trailers-only response.
                 return Poll::Ready(match refused.as_ref().and_then(|slot| slot.get()) {
-                    Some(status) => {
+                    Some(refused) => {
                         let mut response = http::Response::new(LimitsBody::empty());
                         let headers = response.headers_mut();
                         headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
-                        status.add_to_headers(headers);
+                        refused.status().add_to_headers(headers);
                         Ok(response)
                     }
                     None => Err(err),

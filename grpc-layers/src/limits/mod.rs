@@ -102,8 +102,10 @@
 //! | response (received) | client | the response body fails with the status |
 //! | request (sent) | client | the request body fails, hyper resets the stream with `CANCEL`, and the call's response reports the status |
 //!
-//! Body errors are [`Status`](grpc_core::Status) values boxed as
-//! [`BoxError`](grpc_core::BoxError); the inner body's own errors pass
+//! Body errors are [`MessageTooLarge`] (boxed as
+//! [`BoxError`](grpc_core::BoxError)), whose source is the
+//! `RESOURCE_EXHAUSTED` [`Status`](grpc_core::Status), so every reader that
+//! turns errors into statuses finds it. The inner body's own errors pass
 //! through unchanged, and the service's error type is the inner one.
 //!
 //! # Feature flag
@@ -111,6 +113,7 @@
 //! This module is behind the `limits` feature of `grpc-layers`.
 
 mod body;
+mod error;
 mod frame;
 pub mod future;
 mod layer;
@@ -119,5 +122,6 @@ mod service;
 mod tests;
 
 pub use body::LimitsBody;
+pub use error::MessageTooLarge;
 pub use layer::LimitsLayer;
 pub use service::Limits;

@@ -89,14 +89,17 @@ where
         // outer limits layer) are narrowed, never widened: each layer
         // enforces its own on the wire anyway.
         let own = self.layer.limits();
-        let limits = match parts.extensions.get::<MessageLimits>() {
+        let set = parts.extensions.get::<MessageLimits>().copied();
+        let limits = match set {
             Some(set) => MessageLimits::new(
                 set.max_recv().min(own.max_recv()),
                 set.max_send().min(own.max_send()),
             ),
             None => own,
         };
-        parts.extensions.insert(limits);
+        if set != Some(limits) {
+            parts.extensions.insert(limits);
+        }
         let (request_max, response_max, request_refusal, response_refusal) = match self.layer.side()
         {
             Side::Server => (

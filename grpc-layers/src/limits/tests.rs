@@ -13,7 +13,7 @@ use tower::{service_fn, ServiceExt};
 use tower_layer::Layer;
 use tower_test::mock;
 
-use super::{Limits, LimitsBody, LimitsLayer};
+use super::{Limits, LimitsBody, LimitsLayer, MessageTooLarge};
 
 type Request = http::Request<GrpcBody>;
 type Response = http::Response<ScriptedBody>;
@@ -71,9 +71,16 @@ where
     drained
 }
 
-fn status_of(err: &BoxError) -> &Status {
-    err.downcast_ref::<Status>()
-        .unwrap_or_else(|| panic!("a Status, got {err:?}"))
+/// The status a body error stands for, as every reader finds it.
+fn status_of(err: &BoxError) -> Status {
+    grpc_core::status::find_in_chain::<Status>(&**err)
+        .unwrap_or_else(|| panic!("a status in the chain, got {err:?}"))
+        .clone()
+}
+
+fn too_large(err: &BoxError) -> &MessageTooLarge {
+    err.downcast_ref::<MessageTooLarge>()
+        .unwrap_or_else(|| panic!("MessageTooLarge, got {err:?}"))
 }
 
 /// The `MessageLimits` the inner service saw, as a response extension.
@@ -215,6 +222,7 @@ async fn a_received_response_message_over_the_limit_fails_the_body_on_the_client
     assert_eq!(drained.data, frames(&[b"fine"]));
     assert!(drained.trailers.is_none());
     let error = drained.error.expect("the body failed");
+    assert!(too_large(&error).is_received());
     assert_eq!(status_of(&error).code(), Code::ResourceExhausted);
 }
 
@@ -266,7 +274,12 @@ async fn a_sent_request_refused_after_the_response_head_fails_the_response_body(
     let drained = drain(response.into_body()).await;
     assert_eq!(drained.data, frames(&[b"head"]));
     let error = drained.error.unwrap();
-    assert_eq!(status_of(&error).code(), Code::ResourceExhausted);
+    let refused = too_large(&error);
+    assert!(!refused.is_received(), "the request's refusal, reported");
+    assert_eq!(
+        Status::from(refused.clone()).code(),
+        Code::ResourceExhausted
+    );
 }
 
 #[tokio::test]

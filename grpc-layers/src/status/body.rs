@@ -11,7 +11,7 @@ use grpc_core::{BoxError, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::classify::panic_text;
+use super::classify::log_panic;
 use super::MapError;
 
 pin_project! {
@@ -82,10 +82,7 @@ where
                 }
             }
             Err(payload) => {
-                tracing::error!(
-                    panic = panic_text(&*payload).unwrap_or("(not a string)"),
-                    "response body panicked; ending it with INTERNAL"
-                );
+                log_panic(&*payload, "in its response body");
                 let status = match this.mapper.as_ref() {
                     Some(mapper) => mapper.map_panic(&*payload),
                     None => Status::internal("internal error: the handler panicked"),

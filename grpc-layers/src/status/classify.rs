@@ -114,3 +114,12 @@ pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> Option<&str> {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
+
+/// Logs a panic of the service; its payload stays out of the answer unless
+/// the mapper puts it there.
+pub(crate) fn log_panic(payload: &(dyn Any + Send), during: &'static str) {
+    tracing::error!(
+        panic = panic_text(payload).unwrap_or("(not a string)"),
+        "the service panicked {during}; answering INTERNAL"
+    );
+}

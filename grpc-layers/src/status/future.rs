@@ -13,7 +13,7 @@ use http::header::CONTENT_TYPE;
 use pin_project_lite::pin_project;
 
 use super::body::{ClientStatusBody, ServerStatusBody};
-use super::classify::panic_text;
+use super::classify::log_panic;
 use super::MapError;
 
 /// A trailers-only response carrying `status`.
@@ -23,15 +23,6 @@ pub(crate) fn trailers_only<B, M>(status: &Status) -> http::Response<ServerStatu
     headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
     status.add_to_headers(headers);
     response
-}
-
-/// Logs a panic of the service; its payload stays out of the answer unless
-/// the mapper puts it there.
-pub(crate) fn log_panic(payload: &(dyn std::any::Any + Send), during: &'static str) {
-    tracing::error!(
-        panic = panic_text(payload).unwrap_or("(not a string)"),
-        "the service panicked {during}; answering INTERNAL"
-    );
 }
 
 pin_project! {

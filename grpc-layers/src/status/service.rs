@@ -8,7 +8,8 @@ use grpc_core::{BoxError, Status};
 use tower_service::Service;
 
 use super::body::{ClientStatusBody, ServerStatusBody};
-use super::future::{log_panic, ClientResponseFuture, ServerResponseFuture};
+use super::classify::log_panic;
+use super::future::{ClientResponseFuture, ServerResponseFuture};
 use super::{ClientStatusLayer, DefaultMapper, MapError, ServerStatusLayer};
 
 /// `new`, `layer`, `with_mapper`, `get_ref`, `get_mut` and `into_inner`.
