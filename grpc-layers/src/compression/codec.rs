@@ -74,6 +74,12 @@ fn frame_buffer(capacity: usize) -> Vec<u8> {
 fn finish_frame(mut out: Vec<u8>, compressed: bool) -> Bytes {
     let len = (out.len() - HEADER_LEN) as u32;
     write_header(&mut out[..HEADER_LEN], compressed, len);
+    if compressed && out.capacity() > 2 * out.len() {
+        // Compression was sized for the worst case; do not keep a buffer
+        // the size of the input alive for a much shorter output while it
+        // waits to be sent.
+        out.shrink_to_fit();
+    }
     Bytes::from(out)
 }
 
