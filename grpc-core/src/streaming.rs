@@ -9,6 +9,7 @@ use futures_core::Stream;
 
 use crate::body::GrpcBody;
 use crate::codec::{Codec, Deframer};
+use crate::headers::GRPC_STATUS;
 use crate::metadata::MetadataMap;
 use crate::{Code, Status};
 
@@ -116,19 +117,22 @@ impl<T> Streaming<T> {
                         "response stream ended without trailers",
                     )));
                 };
-                match Status::from_headers(&trailers) {
-                    Some(status) if status.is_ok() => {
-                        self.trailers = Some(MetadataMap::from_headers(trailers));
-                        Poll::Ready(Ok(None))
+                let ok = match trailers.get(GRPC_STATUS) {
+                    None => {
+                        return Poll::Ready(Err(Status::internal(
+                            "response trailers have no grpc-status",
+                        )))
                     }
-                    Some(status) => {
-                        self.trailers = Some(MetadataMap::from_headers(trailers));
-                        Poll::Ready(Err(status))
-                    }
-                    None => Poll::Ready(Err(Status::internal(
-                        "response trailers have no grpc-status",
-                    ))),
-                }
+                    // The common case, read without building a `Status`.
+                    Some(code) => Code::from_bytes(code.as_bytes()) == Some(Code::Ok),
+                };
+                let outcome = if ok {
+                    Ok(None)
+                } else {
+                    Err(Status::from_headers(&trailers).expect("grpc-status is present"))
+                };
+                self.trailers = Some(MetadataMap::from_headers(trailers));
+                Poll::Ready(outcome)
             }
         }
     }
@@ -178,6 +182,33 @@ mod tests {
         assert_eq!(err.code(), Code::Aborted);
         assert_eq!(s.trailers().unwrap().get("x-why"), Some("because"));
         assert!(s.message().now_or_never().unwrap().unwrap().is_none());
+    }
+
+    #[test]
+    fn an_ok_response_stream_keeps_its_trailing_metadata() {
+        let mut ok = Status::ok();
+        ok.metadata_mut().insert("x-t", "1").unwrap();
+        let b = ScriptedBody::messages([b"a"]).with_status(&ok);
+        let mut s = Streaming::new_response(body(b), BytesCodec, 100);
+        assert_eq!(s.message().now_or_never().unwrap().unwrap().unwrap(), "a");
+        assert!(s.message().now_or_never().unwrap().unwrap().is_none());
+        let trailers = s.trailers().unwrap();
+        assert_eq!(trailers.get("x-t"), Some("1"));
+        assert!(
+            trailers.get("grpc-status").is_none(),
+            "reserved headers are not metadata"
+        );
+    }
+
+    #[test]
+    fn an_unparsable_trailer_status_is_unknown() {
+        let mut t = http::HeaderMap::new();
+        t.insert("grpc-status", http::HeaderValue::from_static("x"));
+        let b = ScriptedBody::messages([b"a"]).with_trailers(t);
+        let mut s = Streaming::new_response(body(b), BytesCodec, 100);
+        s.message().now_or_never().unwrap().unwrap();
+        let err = s.message().now_or_never().unwrap().unwrap_err();
+        assert_eq!(err.code(), Code::Unknown);
     }
 
     #[test]

@@ -122,9 +122,7 @@ impl MetadataMap {
     /// Takes the user metadata from a header map, dropping reserved headers
     /// (`grpc-*`, `content-type`, `te` and HTTP/2 connection headers).
     pub fn from_headers(mut headers: HeaderMap) -> Self {
-        if headers.keys().any(|k| is_reserved(k.as_str())) {
-            headers = strip_reserved(headers);
-        }
+        strip_reserved(&mut headers);
         MetadataMap { headers }
     }
 
@@ -317,19 +315,29 @@ fn split_binary(value: &HeaderValue) -> impl Iterator<Item = Result<Bytes, Inval
     })
 }
 
-fn strip_reserved(headers: HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::with_capacity(headers.len());
-    let mut last: Option<HeaderName> = None;
-    for (name, value) in headers {
-        if let Some(n) = name {
-            last = Some(n);
+/// Removes the reserved headers in place. A call's head carries only a few
+/// (`content-type`, `te`, `grpc-*`), so they are found in one pass and
+/// removed by name; rebuilding the map would allocate and rehash every user
+/// entry instead.
+fn strip_reserved(headers: &mut HeaderMap) {
+    const BATCH: usize = 8;
+    loop {
+        let mut found: [Option<HeaderName>; BATCH] = Default::default();
+        let mut count = 0;
+        for name in headers.keys().filter(|k| is_reserved(k.as_str())) {
+            found[count] = Some(name.clone());
+            count += 1;
+            if count == BATCH {
+                break;
+            }
         }
-        let name = last.as_ref().expect("first entry has a name");
-        if !is_reserved(name.as_str()) {
-            out.append(name.clone(), value);
+        for name in found.iter().flatten() {
+            headers.remove(name);
+        }
+        if count < BATCH {
+            return;
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -348,6 +356,28 @@ mod tests {
         let md = MetadataMap::from_headers(h);
         assert_eq!(md.len(), 2);
         assert_eq!(md.get_all("x-a").collect::<Vec<_>>(), ["1", "2"]);
+    }
+
+    #[test]
+    fn any_number_of_reserved_headers_is_dropped_and_user_entries_kept() {
+        let mut h = HeaderMap::new();
+        for i in 0..20 {
+            let name = HeaderName::try_from(format!("grpc-x-{i}")).unwrap();
+            h.insert(name, HeaderValue::from_static("r"));
+            let name = HeaderName::try_from(format!("x-{i}")).unwrap();
+            h.append(name.clone(), HeaderValue::from_static("a"));
+            h.append(name, HeaderValue::from_static("b"));
+        }
+        h.insert("content-type", HeaderValue::from_static("application/grpc"));
+        let md = MetadataMap::from_headers(h);
+        assert_eq!(md.len(), 40);
+        for i in 0..20 {
+            assert_eq!(
+                md.get_all(&format!("x-{i}")).collect::<Vec<_>>(),
+                ["a", "b"]
+            );
+        }
+        assert!(md.iter().all(|e| !format!("{e:?}").contains("grpc-")));
     }
 
     #[test]
