@@ -21,6 +21,7 @@ pub mod demo {
     include!(concat!(env!("OUT_DIR"), "/demo.rs"));
 }
 
+pub mod axum_grpc;
 pub mod echo_cases;
 pub mod echo_service;
 pub mod interop;

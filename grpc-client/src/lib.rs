@@ -80,6 +80,8 @@ pub mod error;
 mod exchange;
 pub mod grpc;
 pub mod service;
+#[cfg(feature = "default-stack")]
+pub mod stack;
 pub mod status;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -38,6 +38,8 @@ pub mod codegen;
 pub mod handler;
 pub mod router;
 pub mod server;
+#[cfg(feature = "default-stack")]
+pub mod stack;
 #[cfg(feature = "tls")]
 pub mod tls;
 

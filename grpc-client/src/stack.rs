@@ -1,0 +1,53 @@
+//! The default client stack: a plain [`ServiceBuilder`] chain of layers
+//! from `grpc-layers`, to put around a [`Channel`](crate::Channel).
+//!
+//! ```no_run
+//! use grpc_client::{stack, Endpoint, Grpc};
+//!
+//! let channel = Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let service = stack::default_layers().service(channel);
+//! let client = Grpc::new(service); // or a generated client: FooClient::new(service)
+//! # let _ = client;
+//! ```
+//!
+//! # What is in it, outside in
+//!
+//! | layer | why it sits there |
+//! |---|---|
+//! | [`ClientStatusLayer`] | outermost: every error from inside (transport, deadline, limits) becomes a [`Status`](grpc_core::Status), the cause kept as its `source()` |
+//! | [`ClientDeadlineLayer`] | sends `grpc-timeout` for a call's deadline (its `Deadline` extension, or one propagated from the handler making the call) and enforces it locally |
+//! | [`LimitsLayer::client`] | refuses oversized messages on the wire, and tells decompression the call's limits |
+//! | [`CompressionLayer::client`] | next to the channel: decompresses responses (bounded by the limits above), compresses requests when configured |
+//!
+//! To change anything, write the chain out with your own layers and
+//! settings; [`default_layers`] is exactly the chain above.
+//!
+//! Feature `default-stack` (on by default).
+
+use grpc_layers::compression::CompressionLayer;
+use grpc_layers::deadline::ClientDeadlineLayer;
+use grpc_layers::limits::LimitsLayer;
+use grpc_layers::status::{ClientStatusLayer, DefaultMapper};
+use tower::layer::util::{Identity, Stack};
+use tower::ServiceBuilder;
+
+/// The type of [`default_layers`]: innermost layer first, as tower nests them.
+pub type DefaultLayers = Stack<
+    CompressionLayer,
+    Stack<
+        LimitsLayer,
+        Stack<ClientDeadlineLayer, Stack<ClientStatusLayer<DefaultMapper>, Identity>>,
+    >,
+>;
+
+/// The default client stack; see the [module docs](self).
+///
+/// The status mapper is [`status::mapper`](crate::status::mapper), which
+/// knows this crate's connection errors.
+pub fn default_layers() -> ServiceBuilder<DefaultLayers> {
+    ServiceBuilder::new()
+        .layer(ClientStatusLayer::new().mapper(crate::status::mapper()))
+        .layer(ClientDeadlineLayer::new())
+        .layer(LimitsLayer::client())
+        .layer(CompressionLayer::client())
+}

@@ -1,0 +1,69 @@
+//! The default server stack: a plain [`ServiceBuilder`] chain of layers
+//! from `grpc-layers`, to put around a [`Router`](crate::Router).
+//!
+//! ```no_run
+//! use grpc_server::{stack, Router, Server};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let router = Router::new(); // .add_service(..)
+//! let service = stack::default_layers().service(router);
+//! Server::new().serve("127.0.0.1:50051".parse().unwrap(), service).await
+//! # }
+//! ```
+//!
+//! # What is in it, outside in
+//!
+//! | layer | why it sits there |
+//! |---|---|
+//! | [`ServerStatusLayer`] | outermost, so an error or a panic from any layer inside becomes a trailers-only status and the stack's error type is `Infallible` |
+//! | [`ServerDeadlineLayer`] | enforces `grpc-timeout` over everything inside it, the handler and its response stream included |
+//! | [`LimitsLayer::server`] | refuses oversized messages on the wire, and tells the layers inside (decompression, handler adapters) the call's limits |
+//! | [`CompressionLayer::server`] | innermost, next to the handlers: decompresses requests (bounded by the limits above) and compresses responses the client can read |
+//!
+//! Nothing is hidden: [`default_layers`] is exactly this chain, so to
+//! reorder, drop, replace or insert a layer, write the chain out yourself:
+//!
+//! ```
+//! use grpc_layers::compression::{CompressionLayer, Encoding};
+//! use grpc_layers::deadline::ServerDeadlineLayer;
+//! use grpc_layers::limits::LimitsLayer;
+//! use grpc_layers::status::ServerStatusLayer;
+//! use tower::ServiceBuilder;
+//!
+//! let layers = ServiceBuilder::new()
+//!     .layer(ServerStatusLayer::new())
+//!     .layer(ServerDeadlineLayer::new())
+//!     // ... your own layer here, e.g. authentication or a concurrency limit ...
+//!     .layer(LimitsLayer::server().max_receive(16 << 20))
+//!     .layer(CompressionLayer::server().send_compressed(Encoding::Gzip));
+//! let service = layers.service(grpc_server::Router::new());
+//! # let _ = service;
+//! ```
+//!
+//! Feature `default-stack` (on by default).
+
+use grpc_layers::compression::CompressionLayer;
+use grpc_layers::deadline::ServerDeadlineLayer;
+use grpc_layers::limits::LimitsLayer;
+use grpc_layers::status::ServerStatusLayer;
+use tower::layer::util::{Identity, Stack};
+use tower::ServiceBuilder;
+
+/// The type of [`default_layers`]: innermost layer first, as tower nests them.
+pub type DefaultLayers = Stack<
+    CompressionLayer,
+    Stack<LimitsLayer, Stack<ServerDeadlineLayer, Stack<ServerStatusLayer, Identity>>>,
+>;
+
+/// The default server stack; see the [module docs](self).
+///
+/// Compression: requests in gzip are accepted; responses go out
+/// uncompressed unless configured (`CompressionLayer::send_compressed`).
+/// Limits: 4 MiB received, `i32::MAX` sent.
+pub fn default_layers() -> ServiceBuilder<DefaultLayers> {
+    ServiceBuilder::new()
+        .layer(ServerStatusLayer::new())
+        .layer(ServerDeadlineLayer::new())
+        .layer(LimitsLayer::server())
+        .layer(CompressionLayer::server())
+}
