@@ -30,36 +30,13 @@ use grpc_layers::compression::{CompressionLayer, Encoding, DEFAULT_MIN_SIZE};
 use grpc_server::{Router, Server};
 use http_body::Body;
 use http_body_util::BodyExt;
-use support::LIMIT;
+use support::{python, python_dir, LIMIT};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 use tower::ServiceBuilder;
-
-fn python_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
-}
-
-/// The Python to run the peers with, or `None` when skipping was asked for.
-fn python() -> Option<PathBuf> {
-    if std::env::var_os("GRPC_SKIP_PEERS").is_some() {
-        eprintln!("GRPC_SKIP_PEERS is set: skipping the Python grpcio compression test");
-        return None;
-    }
-    if let Some(p) = std::env::var_os("GRPC_TEST_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/peers/venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    panic!(
-        "no Python with grpcio found: run ./scripts/test.sh (it installs one in \
-         target/peers/venv), or set GRPC_TEST_PYTHON, or GRPC_SKIP_PEERS=1 to skip"
-    );
-}
 
 /// What crossed the wire in one direction.
 #[derive(Clone, Default)]
@@ -148,7 +125,9 @@ impl Taps {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grpcio_client_compressing_with_gzip_passes_every_case_against_our_server() {
-    let Some(python) = python() else { return };
+    let Some(python) = python("compression") else {
+        return;
+    };
     // Our server: decompresses requests, answers gzip to clients that take it.
     let taps = Taps::default();
     let (req_tap, res_tap) = (taps.clone(), taps.clone());
@@ -421,7 +400,9 @@ async fn run_cases<S: GrpcService + Clone>(service: S) -> Vec<(&'static str, Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_compressing_with_gzip_and_deflate_passes_against_a_grpcio_server() {
-    let Some(python) = python() else { return };
+    let Some(python) = python("compression") else {
+        return;
+    };
     for encoding in [Encoding::Gzip, Encoding::Deflate] {
         let (mut child, port) = start_python_server(python.clone(), encoding.name()).await;
         let channel = Endpoint::new(format!("http://127.0.0.1:{port}").parse().unwrap())

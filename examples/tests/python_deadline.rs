@@ -15,7 +15,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +27,7 @@ use grpc_core::GrpcBody;
 use grpc_layers::deadline::{ServerDeadlineBody, ServerDeadlineLayer};
 use grpc_server::{Router, Server};
 use http_body_util::BodyExt;
-use support::{eventually, LIMIT};
+use support::{eventually, python, python_dir, LIMIT};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio::process::Command;
@@ -43,29 +42,6 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(500);
 const ROUNDING: Duration = Duration::from_millis(100);
 /// The calls `deadline_client.py` makes.
 const CASES: [&str; 2] = ["unary_past_its_deadline", "server_stream_past_its_deadline"];
-
-fn python_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
-}
-
-/// The Python to run the peer with, or `None` when skipping was asked for.
-fn python() -> Option<PathBuf> {
-    if std::env::var_os("GRPC_SKIP_PEERS").is_some() {
-        eprintln!("GRPC_SKIP_PEERS is set: skipping the Python grpcio deadline test");
-        return None;
-    }
-    if let Some(p) = std::env::var_os("GRPC_TEST_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/peers/venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    panic!(
-        "no Python with grpcio found: run ./scripts/test.sh (it installs one in \
-         target/peers/venv), or set GRPC_TEST_PYTHON, or GRPC_SKIP_PEERS=1 to skip"
-    );
-}
 
 /// The `grpc-timeout` a call came with, and the time left the deadline
 /// layer gave its handler.
@@ -88,7 +64,9 @@ impl Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grpcio_timeout_is_enforced_by_our_server_and_reported_as_deadline_exceeded() {
-    let Some(python) = python() else { return };
+    let Some(python) = python("deadline") else {
+        return;
+    };
     let service = EchoService::new();
     let stats = service.stats();
     let router = Router::new().add_service(EchoServer::new(service));

@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Stdio;
 
 use examples::echo_cases;
@@ -19,32 +18,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::time::timeout;
 
-fn python_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
-}
-
-/// The Python to run the peers with, or `None` when skipping was asked for.
-fn python() -> Option<PathBuf> {
-    if std::env::var_os("GRPC_SKIP_PEERS").is_some() {
-        eprintln!("GRPC_SKIP_PEERS is set: skipping the Python grpcio peer test");
-        return None;
-    }
-    if let Some(p) = std::env::var_os("GRPC_TEST_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/peers/venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    panic!(
-        "no Python with grpcio found: run ./scripts/test.sh (it installs one in \
-         target/peers/venv), or set GRPC_TEST_PYTHON, or GRPC_SKIP_PEERS=1 to skip"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grpcio_client_passes_every_case_against_our_server() {
-    let Some(python) = python() else { return };
+    let Some(python) = python("peer") else { return };
     let server = start_echo().await;
     let mut child = Command::new(python)
         .arg(python_dir().join("echo_client.py"))
@@ -93,7 +69,7 @@ async fn a_grpcio_client_passes_every_case_against_our_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_passes_every_case_against_a_grpcio_server() {
-    let Some(python) = python() else { return };
+    let Some(python) = python("peer") else { return };
     let mut child = Command::new(python)
         .arg(python_dir().join("echo_server.py"))
         .current_dir(python_dir())

@@ -67,3 +67,31 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// The folder of the Python peers (`examples/python`).
+pub fn python_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
+}
+
+/// The Python (with grpcio) to run the peers with, or `None` when skipping
+/// was asked for with `GRPC_SKIP_PEERS`. `scripts/test.sh` installs one in
+/// `target/peers/venv` and sets `GRPC_TEST_PYTHON`; without either, the
+/// test fails with instructions rather than passing unseen.
+pub fn python(test: &str) -> Option<std::path::PathBuf> {
+    if std::env::var_os("GRPC_SKIP_PEERS").is_some() {
+        eprintln!("GRPC_SKIP_PEERS is set: skipping the Python grpcio {test} test");
+        return None;
+    }
+    if let Some(p) = std::env::var_os("GRPC_TEST_PYTHON") {
+        return Some(std::path::PathBuf::from(p));
+    }
+    let venv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/peers/venv/bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    panic!(
+        "no Python with grpcio found: run ./scripts/test.sh (it installs one in \
+         target/peers/venv), or set GRPC_TEST_PYTHON, or GRPC_SKIP_PEERS=1 to skip"
+    );
+}
