@@ -7,12 +7,13 @@
 //!   pass-through codec (routing + framing, no protobuf);
 //! - `bare`: the router with the generated Greeter (what `bench-server
 //!   --stack bare` serves);
+//! - `router+<layer>`: that router inside one layer of the default stack
+//!   (status, deadline, limits, compression), to see what each costs alone;
 //! - `default`: our default server stack around that router
 //!   (`bench-server --stack default`).
 //!
 //! Each case builds the request, calls the service and reads the response
-//! body to its trailers. Per-layer cases join here as the layers of
-//! `grpc-layers` land (today the default stack is the router alone).
+//! body to its trailers.
 //!
 //! Run with `cargo bench -p benches --bench stack_overhead`.
 
@@ -32,10 +33,14 @@ use futures_util::FutureExt;
 use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::BytesCodec;
 use grpc_core::{GrpcBody, GrpcMethod, Request, Response, Status};
+use grpc_layers::compression::CompressionLayer;
+use grpc_layers::deadline::ServerDeadlineLayer;
+use grpc_layers::limits::LimitsLayer;
+use grpc_layers::status::ServerStatusLayer;
 use grpc_server::{handler, Router};
 use http::HeaderValue;
 use http_body_util::BodyExt;
-use tower::ServiceExt;
+use tower::{Layer, ServiceExt};
 use tower_service::Service;
 
 struct Echo;
@@ -62,10 +67,11 @@ fn request(framed: &Bytes) -> http::Request<GrpcBody> {
 }
 
 /// One call, answered without waiting; returns the response bytes read.
-fn call<S>(service: &S, framed: &Bytes) -> usize
+fn call<S, B>(service: &S, framed: &Bytes) -> usize
 where
-    S: Service<http::Request<GrpcBody>, Response = http::Response<GrpcBody>, Error = Infallible>
-        + Clone,
+    S: Service<http::Request<GrpcBody>, Response = http::Response<B>, Error = Infallible> + Clone,
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<grpc_core::BoxError>,
 {
     let response = service
         .clone()
@@ -78,6 +84,7 @@ where
         .collect()
         .now_or_never()
         .expect("body is ready")
+        .map_err(Into::into)
         .expect("body has no error");
     assert_eq!(collected.trailers().expect("trailers")["grpc-status"], "0");
     collected.to_bytes().len()
@@ -116,7 +123,19 @@ fn stack_overhead(c: &mut Criterion) {
     let bare = Router::new().add_service(GreeterServer::new(Echo));
     group.bench_function("bare", |b| b.iter(|| call(&bare, &framed)));
 
-    let default = default_stack(Router::new().add_service(GreeterServer::new(Echo)));
+    let router = || Router::new().add_service(GreeterServer::new(Echo));
+    let status = ServerStatusLayer::new().layer(router());
+    group.bench_function("router+status", |b| b.iter(|| call(&status, &framed)));
+    let deadline = ServerDeadlineLayer::new().layer(router());
+    group.bench_function("router+deadline", |b| b.iter(|| call(&deadline, &framed)));
+    let limits = LimitsLayer::server().layer(router());
+    group.bench_function("router+limits", |b| b.iter(|| call(&limits, &framed)));
+    let compression = CompressionLayer::server().layer(router());
+    group.bench_function("router+compression", |b| {
+        b.iter(|| call(&compression, &framed))
+    });
+
+    let default = default_stack(router());
     group.bench_function("default", |b| b.iter(|| call(&default, &framed)));
     group.finish();
 }

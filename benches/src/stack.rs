@@ -1,17 +1,18 @@
 //! The server stacks `bench-server --stack` chooses between.
 //!
 //! - `bare`: the [`Router`] alone, with the generated services.
-//! - `default`: our default server stack around the same router. Today that
-//!   is the router alone too: the protocol layers of `grpc-layers` (limits,
-//!   compression, deadline, status) are not written yet. When they land,
-//!   [`default_stack`] is where they go, so every benchmark picks them up.
+//! - `default`: our default server stack around the same router: exactly
+//!   `grpc_server::stack::default_layers()` (status, deadline, limits,
+//!   compression from `grpc-layers`), so the benchmarks measure what a user
+//!   gets by default.
 
 use std::convert::Infallible;
 use std::str::FromStr;
 
-use grpc_core::GrpcBody;
+use bytes::Bytes;
+use grpc_core::{BoxError, GrpcBody};
 use grpc_server::Router;
-use tower::ServiceBuilder;
+use http_body::Body;
 use tower_service::Service;
 
 /// Which server stack to run.
@@ -40,11 +41,11 @@ pub fn default_stack(
     router: Router,
 ) -> impl Service<
     http::Request<GrpcBody>,
-    Response = http::Response<GrpcBody>,
+    Response = http::Response<impl Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static>,
     Error = Infallible,
     Future: Send + 'static,
 > + Clone
        + Send
        + 'static {
-    ServiceBuilder::new().service(router)
+    grpc_server::stack::default_layers().service(router)
 }
