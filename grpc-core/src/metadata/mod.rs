@@ -122,6 +122,11 @@ impl MetadataMap {
     /// Takes the user metadata from a header map, dropping reserved headers
     /// (`grpc-*`, `content-type`, `te` and HTTP/2 connection headers).
     pub fn from_headers(mut headers: HeaderMap) -> Self {
+        if headers.keys().all(|k| is_reserved(k.as_str())) {
+            // The usual response head (`content-type`) and trailers
+            // (`grpc-status`): nothing to keep, nothing to remove one by one.
+            return MetadataMap::new();
+        }
         strip_reserved(&mut headers);
         MetadataMap { headers }
     }
