@@ -15,7 +15,8 @@
 # also printed):
 #
 # 1. Builds the release programs of the `benches` package, and installs
-#    h2load (Debian's nghttp2-client) when missing and running as root.
+#    h2load (Debian's nghttp2-client) and valgrind when missing and running
+#    as root.
 # 2. Throughput. Servers on SERVER_CPU (`taskset`, so each runs one tokio
 #    worker), load on LOAD_CPU. Scenarios: unary c=1; unary c=64 on 1 and on
 #    4 connections; 1000 calls in flight over 50 connections (p99); server
@@ -70,12 +71,16 @@ step "building the benchmark programs (release)"
 cargo build --release -p benches --bins
 bin="${CARGO_TARGET_DIR:-target}/release"
 
-if ! command -v h2load >/dev/null; then
+# Debian packages this needs: h2load (nghttp2-client) and valgrind.
+missing=()
+command -v h2load >/dev/null || missing+=(nghttp2-client)
+command -v valgrind >/dev/null || missing+=(valgrind)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        step "installing h2load (nghttp2-client)"
-        apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null
+        step "installing ${missing[*]}"
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "h2load is missing: apt-get install nghttp2-client" >&2
+        echo "missing: apt-get install ${missing[*]}" >&2
         exit 1
     fi
 fi
