@@ -179,8 +179,14 @@ pub fn encode_message<C: Codec>(
     item: C::Encode,
     max_size: usize,
 ) -> Result<Bytes, Status> {
-    let mut buf = BytesMut::new();
-    encode_message_into(codec, item, max_size, &mut buf)?;
+    // Sized up front when the codec knows the length: one allocation, no
+    // growth while encoding.
+    let hint = codec.encoded_len(&item).unwrap_or(0);
+    if hint > max_size {
+        return Err(too_large_to_send(hint, max_size));
+    }
+    let mut buf = BytesMut::with_capacity(HEADER_LEN + hint);
+    encode_sized(codec, item, max_size, &mut buf)?;
     Ok(buf.freeze())
 }
 
@@ -201,8 +207,19 @@ pub fn encode_message_into<C: Codec>(
     if hint > max_size {
         return Err(too_large_to_send(hint, max_size));
     }
-    let start = dst.len();
     dst.reserve(HEADER_LEN + hint);
+    encode_sized(codec, item, max_size, dst)
+}
+
+/// [`encode_message_into`] once `dst` has room: the prefix, the message, and
+/// the length written into the prefix.
+fn encode_sized<C: Codec>(
+    codec: &mut C,
+    item: C::Encode,
+    max_size: usize,
+    dst: &mut BytesMut,
+) -> Result<(), Status> {
+    let start = dst.len();
     dst.put_bytes(0, HEADER_LEN);
     if let Err(status) = codec.encode(item, dst) {
         dst.truncate(start);

@@ -51,8 +51,11 @@ where
     type Decode = D;
 
     fn encode(&mut self, item: E, dst: &mut BytesMut) -> Result<(), Status> {
-        item.encode(dst)
-            .map_err(|e| Status::internal(format!("failed to encode message: {e}")))
+        // `encode` would measure the message again to check for room; a
+        // `BytesMut` grows as needed, so the raw encoding cannot fail and the
+        // caller has already reserved `encoded_len` bytes.
+        item.encode_raw(dst);
+        Ok(())
     }
 
     fn encoded_len(&self, item: &E) -> Option<usize> {
