@@ -31,6 +31,7 @@
 //! (30 s by default) are closed.
 
 pub mod config;
+mod drain;
 mod transport;
 
 use std::fmt;
@@ -46,7 +47,6 @@ use http_body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::util::Oneshot;
 use tower::ServiceExt;
@@ -56,6 +56,7 @@ use crate::body::RequestBody;
 #[cfg(feature = "tls")]
 use crate::tls::{Acceptor, TlsConfig, TlsError, TlsInfo};
 use config::Config;
+use drain::Drain;
 use transport::ServerIo;
 
 /// The address of the peer of a call, in the request extensions.
@@ -203,7 +204,7 @@ impl Server {
         F: Future<Output = ()>,
     {
         let http2 = self.http2();
-        let (stop_tx, stop_rx) = watch::channel(());
+        let drain = Drain::new();
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -232,7 +233,7 @@ impl Server {
                     let http2 = http2.clone();
                     #[cfg(feature = "tls")]
                     let tls = self.tls.clone();
-                    let mut stop = stop_rx.clone();
+                    let mut stop = drain.watch();
                     // Everything per connection, the TLS handshake included,
                     // runs in the connection's task: the accept loop never
                     // waits on a client.
@@ -243,7 +244,7 @@ impl Server {
                             Some(acceptor) => {
                                 let handshake = tokio::select! {
                                     result = acceptor.accept(stream) => result,
-                                    _ = stop.changed() => return Ok(()),
+                                    () = stop.fired() => return Ok(()),
                                 };
                                 match handshake {
                                     Ok(stream) => {
@@ -262,20 +263,24 @@ impl Server {
                         let io = ServerIo::Plain(stream);
                         let conn = http2.serve_connection(TokioIo::new(io), service);
                         tokio::pin!(conn);
-                        tokio::select! {
-                            result = conn.as_mut() => result,
-                            _ = stop.changed() => {
+                        // Not a `select!` on a shutdown future: this runs on
+                        // every wake-up of the connection (see `drain`).
+                        let mut draining = false;
+                        std::future::poll_fn(|cx| {
+                            if !draining && stop.poll_fired(cx) {
+                                draining = true;
                                 conn.as_mut().graceful_shutdown();
-                                conn.await
                             }
-                        }
+                            conn.as_mut().poll(cx)
+                        })
+                        .await
                     });
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
         drop(listener);
-        let _ = stop_tx.send(());
+        drain.fire();
         let drained = tokio::time::timeout(self.config.graceful_shutdown_timeout, async {
             while connections.join_next().await.is_some() {}
         })
