@@ -23,12 +23,12 @@ use std::time::Duration;
 use futures_util::future::{FutureExt, Shared};
 use grpc_core::GrpcBody;
 use hyper::client::conn::http2::{self, SendRequest};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::transport::ClientIo;
+use super::transport::{BoxingExecutor, ClientIo};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Kind};
 
@@ -207,7 +207,7 @@ async fn attempt(
     }
 }
 
-type Connection = http2::Connection<TokioIo<ClientIo>, GrpcBody, TokioExecutor>;
+type Connection = http2::Connection<TokioIo<ClientIo>, GrpcBody, BoxingExecutor>;
 
 /// TCP connect, the TLS handshake for a TLS endpoint, then the HTTP/2
 /// handshake with the endpoint's settings.
@@ -227,7 +227,7 @@ async fn connect(endpoint: &Endpoint) -> Result<(Sender, Connection), Error> {
     let io = ClientIo::Plain(stream);
 
     let settings = endpoint.http2();
-    let mut builder = http2::Builder::new(TokioExecutor::new());
+    let mut builder = http2::Builder::new(BoxingExecutor);
     builder
         .timer(TokioTimer::new())
         .initial_stream_window_size(settings.initial_stream_window_size)
