@@ -45,7 +45,7 @@ use grpc_core::error::BoxError;
 use grpc_core::GrpcBody;
 use http_body::Body;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::util::Oneshot;
@@ -57,7 +57,7 @@ use crate::body::RequestBody;
 use crate::tls::{Acceptor, TlsConfig, TlsError, TlsInfo};
 use config::Config;
 use drain::Drain;
-use transport::ServerIo;
+use transport::{BoxingExecutor, ServerIo};
 
 /// The address of the peer of a call, in the request extensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,9 +154,9 @@ impl Server {
         tcp_nodelay: bool
     );
 
-    fn http2(&self) -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    fn http2(&self) -> hyper::server::conn::http2::Builder<BoxingExecutor> {
         let c = &self.config;
-        let mut b = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        let mut b = hyper::server::conn::http2::Builder::new(BoxingExecutor);
         b.timer(TokioTimer::new())
             .max_concurrent_streams(c.max_concurrent_streams)
             .max_pending_accept_reset_streams(c.max_pending_accept_reset_streams)
