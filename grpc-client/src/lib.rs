@@ -80,6 +80,8 @@ pub mod error;
 mod exchange;
 pub mod grpc;
 pub mod service;
+#[cfg(feature = "runtime")]
+pub use grpc_core::runtime;
 #[cfg(feature = "default-stack")]
 pub mod stack;
 pub mod status;

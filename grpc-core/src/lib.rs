@@ -28,6 +28,8 @@ pub mod http_status;
 pub mod metadata;
 pub mod method;
 mod request;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod status;
 pub mod streaming;
 #[cfg(any(test, feature = "test-util"))]
