@@ -171,6 +171,9 @@ pub struct LoadArgs {
     /// `--dump-request PATH`: write the framed request this run would send
     /// (for `h2load -d`) and exit without calling.
     pub dump_request: Option<std::path::PathBuf>,
+    /// `--runtime grpc|tokio`: the runtime settings; each program has its
+    /// own default (see [`Flavor`](crate::runtime::Flavor)).
+    pub runtime: Option<crate::runtime::Flavor>,
 }
 
 /// Every flag a load generator knows.
@@ -185,11 +188,12 @@ pub const LOAD_FLAGS: &[&str] = &[
     "payload",
     "stream-msgs",
     "dump-request",
+    "runtime",
 ];
 
 /// The usage line of a load generator.
 pub const LOAD_USAGE: &str = "--addr 127.0.0.1:PORT --mode unary|stream --concurrency C \
-     --connections K --duration S --warmup S [--requests N] --payload complex|BYTES --stream-msgs N [--dump-request PATH]";
+     --connections K --duration S --warmup S [--requests N] --payload complex|BYTES --stream-msgs N [--dump-request PATH] [--runtime grpc|tokio]";
 
 impl LoadArgs {
     /// Reads the load-generator flags.
@@ -216,6 +220,13 @@ impl LoadArgs {
             dump_request: flags
                 .get("dump-request", String::new())
                 .map(|p| (!p.is_empty()).then(|| p.into()))?,
+            runtime: match flags.get("runtime", String::new())?.as_str() {
+                "" => None,
+                name => Some(
+                    name.parse()
+                        .map_err(|e| ArgError(format!("--runtime: {e}")))?,
+                ),
+            },
         };
         if args.concurrency == 0 || args.connections == 0 {
             return Err(ArgError(

@@ -12,12 +12,40 @@ pub fn worker_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// A multi-threaded tokio runtime with [`worker_threads`] workers.
-pub fn build() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads())
-        .enable_all()
-        .build()
+/// Which tokio runtime settings a benchmark program runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// `grpc_core::runtime::builder()`: what our stack recommends (the
+    /// global queue looked at every other tick; see that module). The
+    /// default of our programs.
+    Grpc,
+    /// tokio's defaults: what tonic and the bare-hyper ceiling run on by
+    /// default.
+    Tokio,
+}
+
+impl std::str::FromStr for Flavor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Flavor, String> {
+        match s {
+            "grpc" => Ok(Flavor::Grpc),
+            "tokio" => Ok(Flavor::Tokio),
+            _ => Err("expected grpc or tokio".into()),
+        }
+    }
+}
+
+/// A multi-threaded tokio runtime with [`worker_threads`] workers, on the
+/// given settings.
+pub fn build(flavor: Flavor) -> io::Result<tokio::runtime::Runtime> {
+    match flavor {
+        Flavor::Grpc => grpc_core::runtime::builder().build(),
+        Flavor::Tokio => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads())
+            .enable_all()
+            .build(),
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT).

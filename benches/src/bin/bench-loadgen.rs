@@ -6,6 +6,9 @@
 //!     --payload complex|BYTES --stream-msgs N
 //! ```
 //!
+//! `--runtime grpc|tokio` picks the tokio settings (default `grpc`;
+//! see [`benches::runtime::Flavor`]).
+//!
 //! With `--dump-request PATH` it writes the framed request it would send
 //! (a gRPC body for `h2load -d`) and exits.
 //!
@@ -35,22 +38,23 @@ fn main() -> std::io::Result<()> {
         let framed = grpc_core::codec::framing::encode_raw(&message, false);
         return std::fs::write(path, framed);
     }
-    let report = runtime::build()?.block_on(async {
-        let endpoint = Endpoint::from_shared(format!("http://{}", args.addr))
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let mut channels = Vec::with_capacity(args.connections);
-        for _ in 0..args.connections {
-            let channel = endpoint
-                .connect()
-                .await
-                .map_err(|e| std::io::Error::other(format!("connect {}: {e}", args.addr)))?;
-            channels.push(channel);
-        }
-        Ok::<_, std::io::Error>(match args.mode {
-            Mode::Unary => unary(&args, channels).await,
-            Mode::Stream => stream(&args, channels).await,
-        })
-    })?;
+    let report =
+        runtime::build(args.runtime.unwrap_or(runtime::Flavor::Grpc))?.block_on(async {
+            let endpoint = Endpoint::from_shared(format!("http://{}", args.addr))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let mut channels = Vec::with_capacity(args.connections);
+            for _ in 0..args.connections {
+                let channel = endpoint
+                    .connect()
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("connect {}: {e}", args.addr)))?;
+                channels.push(channel);
+            }
+            Ok::<_, std::io::Error>(match args.mode {
+                Mode::Unary => unary(&args, channels).await,
+                Mode::Stream => stream(&args, channels).await,
+            })
+        })?;
     println!("{}", report.to_json());
     Ok(())
 }

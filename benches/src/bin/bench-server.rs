@@ -1,8 +1,11 @@
 //! `bench-server`: the benchmark services on our server.
 //!
 //! ```text
-//! bench-server --addr 127.0.0.1:PORT [--stack default|bare]
+//! bench-server --addr 127.0.0.1:PORT [--stack default|bare] [--runtime grpc|tokio]
 //! ```
+//!
+//! `--runtime` picks the tokio settings (default `grpc`; see
+//! [`benches::runtime::Flavor`]).
 //!
 //! Serves `helloworld.Greeter/SayHello` (echo: `response = request.request`)
 //! and `benchstream.Streamer/Download` (exactly `count` chunks of `size`
@@ -19,7 +22,8 @@ use benches::{chunks, runtime};
 use grpc_core::{Request, Response, Status};
 use grpc_server::{Router, Server};
 
-const USAGE: &str = "bench-server --addr 127.0.0.1:PORT [--stack default|bare]";
+const USAGE: &str =
+    "bench-server --addr 127.0.0.1:PORT [--stack default|bare] [--runtime grpc|tokio]";
 
 #[derive(Debug)]
 struct Echo;
@@ -54,11 +58,12 @@ impl Streamer for Download {
 
 fn main() -> std::io::Result<()> {
     let flags = args::or_exit(Flags::from_env(), USAGE);
-    args::or_exit(flags.only(&["addr", "stack"]), USAGE);
+    args::or_exit(flags.only(&["addr", "stack", "runtime"]), USAGE);
     let addr = args::or_exit(args::server_addr(&flags), USAGE);
     let stack: Stack = args::or_exit(flags.get("stack", Stack::Default), USAGE);
 
-    runtime::build()?.block_on(async move {
+    let flavor = args::or_exit(flags.get("runtime", runtime::Flavor::Grpc), USAGE);
+    runtime::build(flavor)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         runtime::announce("bench-server", listener.local_addr()?);
         let router = Router::new()

@@ -5,8 +5,11 @@
 //! no gRPC work at all (no routing, no decoding, no encoding).
 //!
 //! ```text
-//! hyper-ceiling-server --addr 127.0.0.1:PORT
+//! hyper-ceiling-server --addr 127.0.0.1:PORT [--runtime grpc|tokio]
 //! ```
+//!
+//! `--runtime` picks the tokio settings (default `tokio`; see
+//! [`benches::runtime::Flavor`]).
 //!
 //! Same HTTP/2 settings as our server's defaults, one tokio worker per CPU
 //! it may run on, exits on SIGTERM or Ctrl-C.
@@ -24,7 +27,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-const USAGE: &str = "hyper-ceiling-server --addr 127.0.0.1:PORT";
+const USAGE: &str = "hyper-ceiling-server --addr 127.0.0.1:PORT [--runtime grpc|tokio]";
 
 /// One data chunk, then trailers.
 struct Fixed {
@@ -57,7 +60,7 @@ impl Body for Fixed {
 
 fn main() -> std::io::Result<()> {
     let flags = args::or_exit(Flags::from_env(), USAGE);
-    args::or_exit(flags.only(&["addr"]), USAGE);
+    args::or_exit(flags.only(&["addr", "runtime"]), USAGE);
     let addr = args::or_exit(args::server_addr(&flags), USAGE);
 
     let message = prost::Message::encode_to_vec(&payload::reply(Payload::Complex));
@@ -67,7 +70,8 @@ fn main() -> std::io::Result<()> {
     framed.extend_from_slice(&message);
     let framed = Bytes::from(framed);
 
-    runtime::build()?.block_on(async move {
+    let flavor = args::or_exit(flags.get("runtime", runtime::Flavor::Tokio), USAGE);
+    runtime::build(flavor)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         runtime::announce("hyper-ceiling-server", listener.local_addr()?);
         let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());

@@ -6,6 +6,9 @@
 //!     --payload complex|BYTES --stream-msgs N
 //! ```
 //!
+//! `--runtime grpc|tokio` picks the tokio settings (default `tokio`;
+//! see [`benches::runtime::Flavor`]).
+//!
 //! Prints one JSON line (see `benches::load`). Each of the K connections is a tonic
 //! its own `Channel`; the C workers share them round-robin.
 
@@ -22,23 +25,24 @@ use tonic::transport::{Channel, Endpoint};
 fn main() -> std::io::Result<()> {
     let flags = args::or_exit(Flags::from_env(), LOAD_USAGE);
     let args = args::or_exit(LoadArgs::from_flags(&flags), LOAD_USAGE);
-    let report = runtime::build()?.block_on(async {
-        let endpoint = Endpoint::from_shared(format!("http://{}", args.addr))
-            .map_err(|e| std::io::Error::other(e.to_string()))?
-            .tcp_nodelay(true);
-        let mut channels = Vec::with_capacity(args.connections);
-        for _ in 0..args.connections {
-            let channel = endpoint
-                .connect()
-                .await
-                .map_err(|e| std::io::Error::other(format!("connect {}: {e}", args.addr)))?;
-            channels.push(channel);
-        }
-        Ok::<_, std::io::Error>(match args.mode {
-            Mode::Unary => unary(&args, channels).await,
-            Mode::Stream => stream(&args, channels).await,
-        })
-    })?;
+    let report =
+        runtime::build(args.runtime.unwrap_or(runtime::Flavor::Tokio))?.block_on(async {
+            let endpoint = Endpoint::from_shared(format!("http://{}", args.addr))
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+                .tcp_nodelay(true);
+            let mut channels = Vec::with_capacity(args.connections);
+            for _ in 0..args.connections {
+                let channel = endpoint
+                    .connect()
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("connect {}: {e}", args.addr)))?;
+                channels.push(channel);
+            }
+            Ok::<_, std::io::Error>(match args.mode {
+                Mode::Unary => unary(&args, channels).await,
+                Mode::Stream => stream(&args, channels).await,
+            })
+        })?;
     println!("{}", report.to_json());
     Ok(())
 }

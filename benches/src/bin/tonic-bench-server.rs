@@ -1,8 +1,11 @@
 //! `tonic-bench-server`: the benchmark services on tonic 0.14's server.
 //!
 //! ```text
-//! tonic-bench-server --addr 127.0.0.1:PORT
+//! tonic-bench-server --addr 127.0.0.1:PORT [--runtime grpc|tokio]
 //! ```
+//!
+//! `--runtime` picks the tokio settings (default `tokio`; see
+//! [`benches::runtime::Flavor`]).
 //!
 //! The same services as `bench-server` (echo unary, `count` chunks of
 //! `size` bytes), with tonic's default server settings plus `TCP_NODELAY`,
@@ -17,7 +20,7 @@ use benches::tonic_gen::helloworld::{HelloReply, HelloRequest};
 use benches::{chunks, runtime};
 use tonic::{Request, Response, Status};
 
-const USAGE: &str = "tonic-bench-server --addr 127.0.0.1:PORT";
+const USAGE: &str = "tonic-bench-server --addr 127.0.0.1:PORT [--runtime grpc|tokio]";
 
 #[derive(Debug)]
 struct Echo;
@@ -54,10 +57,11 @@ impl Streamer for Download {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flags = args::or_exit(Flags::from_env(), USAGE);
-    args::or_exit(flags.only(&["addr"]), USAGE);
+    args::or_exit(flags.only(&["addr", "runtime"]), USAGE);
     let addr = args::or_exit(args::server_addr(&flags), USAGE);
 
-    runtime::build()?.block_on(async move {
+    let flavor = args::or_exit(flags.get("runtime", runtime::Flavor::Tokio), USAGE);
+    runtime::build(flavor)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         runtime::announce("tonic-bench-server", listener.local_addr()?);
         let incoming =
