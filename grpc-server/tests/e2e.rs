@@ -148,6 +148,44 @@ async fn two_hundred_calls_in_parallel_on_one_connection() {
         .unwrap();
 }
 
+/// Write batching puts a connection's writes off while other calls are being
+/// answered; a call whose handler never answers must not hold up the rest.
+#[tokio::test]
+async fn a_call_that_never_answers_does_not_hold_up_the_others() {
+    let router = echo_router().route(
+        GrpcMethod::new("test.Echo", "Never"),
+        handler::unary(BytesCodec, |_: Request<Bytes>| async move {
+            std::future::pending::<()>().await;
+            Ok::<_, Status>(Response::new(Bytes::new()))
+        }),
+    );
+    let server = start(router).await;
+    let (client, _conn) = connect(server.addr).await;
+    let mut stuck = client.clone();
+    let never = tokio::spawn(async move { unary(&mut stuck, "/test.Echo/Never", b"x").await });
+    let started = std::time::Instant::now();
+    let mut client = client;
+    for i in 0..200 {
+        let msg = format!("call {i}");
+        let reply = timeout(
+            LIMIT,
+            unary(&mut client, "/test.Echo/Unary", msg.as_bytes()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.messages, [msg.as_str()]);
+    }
+    // One at a time, each answered while the other call hangs: on loopback
+    // this takes milliseconds; waiting on the hung call would take forever.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!never.is_finished());
+    never.abort();
+}
+
 /// Signals on drop: tells the test that a handler was cancelled.
 struct DropSignal(Option<oneshot::Sender<()>>);
 

@@ -30,6 +30,7 @@
 //! still open after [`graceful_shutdown_timeout`](Server::graceful_shutdown_timeout)
 //! (30 s by default) are closed.
 
+mod batch;
 pub mod config;
 mod drain;
 mod transport;
@@ -38,6 +39,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -55,6 +57,7 @@ use tower_service::Service;
 use crate::body::RequestBody;
 #[cfg(feature = "tls")]
 use crate::tls::{Acceptor, TlsConfig, TlsError, TlsInfo};
+use batch::{Batch, BatchIo, Counted};
 use config::Config;
 use drain::Drain;
 use transport::{BoxingExecutor, ServerIo};
@@ -224,9 +227,11 @@ impl Server {
                     if self.config.tcp_nodelay {
                         let _ = stream.set_nodelay(true);
                     }
+                    let batch = Batch::new();
                     let service = HyperService {
                         inner: service.clone(),
                         peer,
+                        batch: batch.clone(),
                         #[cfg(feature = "tls")]
                         tls: None,
                     };
@@ -261,12 +266,14 @@ impl Server {
                         };
                         #[cfg(not(feature = "tls"))]
                         let io = ServerIo::Plain(stream);
+                        let io = BatchIo::new(io, batch.clone());
                         let conn = http2.serve_connection(TokioIo::new(io), service);
                         tokio::pin!(conn);
                         // Not a `select!` on a shutdown future: this runs on
                         // every wake-up of the connection (see `drain`).
                         let mut draining = false;
                         std::future::poll_fn(|cx| {
+                            batch.next_round();
                             if !draining && stop.poll_fired(cx) {
                                 draining = true;
                                 conn.as_mut().graceful_shutdown();
@@ -302,6 +309,8 @@ impl Server {
 struct HyperService<S> {
     inner: S,
     peer: SocketAddr,
+    /// Calls in flight on this connection, for write batching.
+    batch: Arc<Batch>,
     #[cfg(feature = "tls")]
     tls: Option<TlsInfo>,
 }
@@ -320,7 +329,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Oneshot<S, http::Request<GrpcBody>>;
+    type Future = Counted<Oneshot<S, http::Request<GrpcBody>>>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
@@ -332,6 +341,6 @@ where
         let request = http::Request::from_parts(parts, GrpcBody::new(RequestBody::new(body)));
         // hyper calls by shared reference; a tower service needs `&mut` and
         // readiness, so each call drives its own clone to ready, then calls it.
-        self.inner.clone().oneshot(request)
+        Counted::new(self.inner.clone().oneshot(request), &self.batch)
     }
 }
