@@ -80,7 +80,6 @@ pub mod error;
 mod exchange;
 pub mod grpc;
 pub mod service;
-#[cfg(feature = "runtime")]
 pub use grpc_core::runtime;
 #[cfg(feature = "default-stack")]
 pub mod stack;

@@ -373,3 +373,47 @@ fn typed_call_futures_are_send() {
     );
     assert_send(&bidi);
 }
+
+/// The channel batches its writes while other calls are in flight; a call
+/// the server never answers must not hold up the calls after it.
+#[tokio::test]
+async fn a_call_never_answered_does_not_hold_up_the_others() {
+    let server = TestServer::start(|req: http::Request<hyper::body::Incoming>| async move {
+        let got = read_messages(req.into_body()).await;
+        if got == [Bytes::from_static(b"never")] {
+            std::future::pending::<()>().await;
+        }
+        grpc_response(
+            &[],
+            frames_body(vec![message(&got[0]), status_trailers(0, &[])]),
+        )
+    })
+    .await;
+    let channel = server.endpoint().connect_lazy();
+    let mut stuck = Grpc::new(channel.clone());
+    let never = tokio::spawn(async move {
+        stuck
+            .unary(
+                Request::new(Bytes::from_static(b"never")),
+                METHOD,
+                BytesCodec,
+            )
+            .await
+    });
+    let mut grpc = Grpc::new(channel);
+    let started = std::time::Instant::now();
+    for i in 0..200 {
+        let msg = Bytes::from(format!("call {i}"));
+        let reply = bounded(grpc.unary(Request::new(msg.clone()), METHOD, BytesCodec))
+            .await
+            .unwrap();
+        assert_eq!(reply.into_inner(), msg);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!never.is_finished());
+    never.abort();
+}

@@ -37,7 +37,6 @@ pub mod body;
 pub mod codegen;
 pub mod handler;
 pub mod router;
-#[cfg(feature = "runtime")]
 pub use grpc_core::runtime;
 pub mod server;
 #[cfg(feature = "default-stack")]

@@ -21,6 +21,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use futures_util::future::{FutureExt, Shared};
+use grpc_core::runtime::batch::{Batch, BatchIo, InFlight};
 use grpc_core::GrpcBody;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -51,6 +52,8 @@ pub(crate) enum Acquired {
 pub(crate) struct Inner {
     endpoint: Endpoint,
     slot: Mutex<Slot>,
+    /// Calls in flight, for write batching on the connection.
+    batch: Arc<Batch>,
 }
 
 struct Slot {
@@ -72,6 +75,7 @@ impl Inner {
     pub(crate) fn new(endpoint: Endpoint) -> Arc<Inner> {
         Arc::new(Inner {
             endpoint,
+            batch: Batch::new(),
             slot: Mutex::new(Slot {
                 state: State::Idle,
                 failures: 0,
@@ -82,6 +86,11 @@ impl Inner {
 
     pub(crate) fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// Counts a call in flight from sending until its response head.
+    pub(crate) fn enter(&self) -> InFlight {
+        self.batch.enter()
     }
 
     fn lock(&self) -> MutexGuard<'_, Slot> {
@@ -134,7 +143,8 @@ impl Inner {
         let timeout = delay.max(self.endpoint.connect_timeout());
         let endpoint = self.endpoint.clone();
         let weak = Arc::downgrade(self);
-        let task = tokio::spawn(attempt(endpoint, timeout, retry_at, weak.clone()));
+        let batch = self.batch.clone();
+        let task = tokio::spawn(attempt(endpoint, batch, timeout, retry_at, weak.clone()));
         let shared = ConnectTask {
             task,
             channel: weak,
@@ -174,11 +184,12 @@ impl Inner {
 /// in the channel, and spawn the connection future.
 async fn attempt(
     endpoint: Endpoint,
+    batch: Arc<Batch>,
     timeout: Duration,
     retry_at: Instant,
     channel: Weak<Inner>,
 ) -> Result<Sender, Error> {
-    let outcome = match tokio::time::timeout(timeout, connect(&endpoint)).await {
+    let outcome = match tokio::time::timeout(timeout, connect(&endpoint, batch.clone())).await {
         Ok(outcome) => outcome,
         Err(elapsed) => Err(Error::with(Kind::ConnectTimeout, elapsed)),
     };
@@ -193,7 +204,12 @@ async fn attempt(
             tokio::spawn(async move {
                 // The outcome does not matter: any end of the connection
                 // means the next call reconnects.
-                let _ = connection.await;
+                let mut connection = std::pin::pin!(connection);
+                let _ = std::future::poll_fn(|cx| {
+                    batch.next_round();
+                    connection.as_mut().poll(cx)
+                })
+                .await;
                 if let Some(inner) = channel.upgrade() {
                     inner.on_disconnected(generation);
                 }
@@ -207,11 +223,11 @@ async fn attempt(
     }
 }
 
-type Connection = http2::Connection<TokioIo<ClientIo>, GrpcBody, BoxingExecutor>;
+type Connection = http2::Connection<TokioIo<BatchIo<ClientIo>>, GrpcBody, BoxingExecutor>;
 
 /// TCP connect, the TLS handshake for a TLS endpoint, then the HTTP/2
 /// handshake with the endpoint's settings.
-async fn connect(endpoint: &Endpoint) -> Result<(Sender, Connection), Error> {
+async fn connect(endpoint: &Endpoint, batch: Arc<Batch>) -> Result<(Sender, Connection), Error> {
     let stream = TcpStream::connect((endpoint.host(), endpoint.port()))
         .await
         .map_err(|e| Error::with(Kind::Connect, e))?;
@@ -244,7 +260,7 @@ async fn connect(endpoint: &Endpoint) -> Result<(Sender, Connection), Error> {
         builder.max_send_buf_size(size);
     }
     builder
-        .handshake(TokioIo::new(io))
+        .handshake(TokioIo::new(BatchIo::client(io, batch)))
         .await
         .map_err(|e| Error::with(Kind::Connect, e))
 }

@@ -19,6 +19,8 @@ use grpc_core::{BoxError, GrpcBody};
 use hyper::body::Incoming;
 use hyper::client::conn::TrySendError;
 
+use grpc_core::runtime::batch::InFlight;
+
 use super::connection::{Acquired, Inner, Sender, SharedConnect};
 use crate::body::ResponseBody;
 use crate::error::{Error, Kind};
@@ -41,6 +43,8 @@ enum State {
         send: SendFuture,
         channel: Arc<Inner>,
         retried: bool,
+        /// Counts the call for write batching until the head arrives.
+        _in_flight: InFlight,
     },
     /// Failed before sending.
     Failed(Option<Error>),
@@ -83,6 +87,7 @@ impl State {
 
     fn send(mut sender: Sender, request: Request, channel: Arc<Inner>, retried: bool) -> State {
         State::Sending {
+            _in_flight: channel.enter(),
             send: Box::pin(sender.try_send_request(request)),
             channel,
             retried,
@@ -119,6 +124,7 @@ impl Future for ResponseFuture {
                     send,
                     channel,
                     retried,
+                    ..
                 } => match ready!(send.as_mut().poll(cx)) {
                     Ok(response) => {
                         return Poll::Ready(Ok(

@@ -30,7 +30,6 @@
 //! still open after [`graceful_shutdown_timeout`](Server::graceful_shutdown_timeout)
 //! (30 s by default) are closed.
 
-mod batch;
 pub mod config;
 mod drain;
 mod transport;
@@ -57,9 +56,9 @@ use tower_service::Service;
 use crate::body::RequestBody;
 #[cfg(feature = "tls")]
 use crate::tls::{Acceptor, TlsConfig, TlsError, TlsInfo};
-use batch::{Batch, BatchIo, Counted};
 use config::Config;
 use drain::Drain;
+use grpc_core::runtime::batch::{Batch, BatchIo, Counted};
 use transport::{BoxingExecutor, ServerIo};
 
 /// The address of the peer of a call, in the request extensions.
@@ -266,7 +265,7 @@ impl Server {
                         };
                         #[cfg(not(feature = "tls"))]
                         let io = ServerIo::Plain(stream);
-                        let io = BatchIo::new(io, batch.clone());
+                        let io = BatchIo::server(io, batch.clone());
                         let conn = http2.serve_connection(TokioIo::new(io), service);
                         tokio::pin!(conn);
                         // Not a `select!` on a shutdown future: this runs on

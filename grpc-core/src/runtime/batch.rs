@@ -7,15 +7,24 @@
 //! wrote each response on its own: one `writev` per call, a third of the
 //! server's CPU time at 64 calls in flight.
 //!
+//! The same holds for a client: a caller whose response arrived sends its
+//! next request at once, and the connection wrote each request on its own.
+//!
 //! [`BatchIo`] wraps the connection's byte stream. When the connection is
-//! about to write while other calls of the same connection are still being
-//! answered, the first write of that poll is put off once: the connection
+//! about to write while other calls of the same connection are still in
+//! flight, the first write of that poll is put off once: the connection
 //! task wakes itself, which puts it at the back of tokio's run queue, behind
 //! those handlers; when it runs again their responses are encoded too and go
 //! out in the same write. Writes are put off at most once every other poll,
-//! so a slow handler delays nobody's bytes by more than one trip through the
+//! so a slow call delays nobody's bytes by more than one trip through the
 //! run queue, and a connection with a single call in flight (or none) never
 //! waits at all.
+//!
+//! The pieces: one [`Batch`] per connection (or per client channel); each
+//! call holds an [`InFlight`] guard from [`Batch::enter`] (or runs as a
+//! [`Counted`] future) while it counts; the task that drives the connection
+//! calls [`Batch::next_round`] at the start of each poll; and the byte
+//! stream is a [`BatchIo`].
 
 use std::future::Future;
 use std::io;
@@ -28,48 +37,67 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What a connection's calls and its byte stream share.
 #[derive(Debug, Default)]
-pub(crate) struct Batch {
-    /// Calls whose response head is not ready yet.
+pub struct Batch {
+    /// Calls counted in flight.
     pending: AtomicUsize,
     /// Polls of the connection so far.
     round: AtomicU64,
 }
 
 impl Batch {
-    pub(crate) fn new() -> Arc<Batch> {
+    /// A new, shared batch.
+    pub fn new() -> Arc<Batch> {
         Arc::new(Batch::default())
     }
 
-    /// Called by the connection task at the start of each poll.
-    pub(crate) fn next_round(&self) {
+    /// Called by the task that drives the connection at the start of each
+    /// poll.
+    pub fn next_round(&self) {
         self.round.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a call in flight until the guard is dropped.
+    pub fn enter(self: &Arc<Self>) -> InFlight {
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        InFlight {
+            batch: Arc::clone(self),
+        }
+    }
+
+    /// Calls counted in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+}
+
+/// One call counted in flight by a [`Batch`], until dropped.
+#[derive(Debug)]
+pub struct InFlight {
+    batch: Arc<Batch>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.batch.pending.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A call's future, counted in [`Batch::pending`] until it completes or
-    /// is dropped.
-    pub(crate) struct Counted<F> {
+    /// A call's future, counted in flight until it completes or is dropped.
+    #[derive(Debug)]
+    pub struct Counted<F> {
         #[pin]
         future: F,
-        batch: Option<Arc<Batch>>,
-    }
-
-    impl<F> PinnedDrop for Counted<F> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(batch) = this.project().batch.take() {
-                batch.pending.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
+        in_flight: Option<InFlight>,
     }
 }
 
 impl<F> Counted<F> {
-    pub(crate) fn new(future: F, batch: &Arc<Batch>) -> Self {
-        batch.pending.fetch_add(1, Ordering::Relaxed);
+    /// Counts `future` in `batch` from now.
+    pub fn new(future: F, batch: &Arc<Batch>) -> Self {
         Counted {
             future,
-            batch: Some(Arc::clone(batch)),
+            in_flight: Some(batch.enter()),
         }
     }
 }
@@ -80,35 +108,55 @@ impl<F: Future> Future for Counted<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let output = std::task::ready!(this.future.poll(cx));
-        if let Some(batch) = this.batch.take() {
-            batch.pending.fetch_sub(1, Ordering::Relaxed);
-        }
+        this.in_flight.take();
         Poll::Ready(output)
     }
 }
 
 /// A connection's byte stream that batches writes (see the module docs).
 #[derive(Debug)]
-pub(crate) struct BatchIo<T> {
+pub struct BatchIo<T> {
     io: T,
     batch: Arc<Batch>,
+    /// Writes are put off only while more calls than this are in flight.
+    alone: usize,
     /// The round in which a write was last put off.
     deferred: Option<u64>,
 }
 
 impl<T> BatchIo<T> {
-    pub(crate) fn new(io: T, batch: Arc<Batch>) -> Self {
+    /// A server's byte stream: its calls count until their response head
+    /// is ready, so any call counted is one still being answered.
+    pub fn server(io: T, batch: Arc<Batch>) -> Self {
         BatchIo {
             io,
             batch,
+            alone: 0,
             deferred: None,
         }
     }
 
-    /// Whether to put this write off: other calls are being answered, and no
+    /// A client's byte stream: its calls count from sending until the
+    /// response head arrives, so the call being written counts too; writes
+    /// wait only when there is another.
+    pub fn client(io: T, batch: Arc<Batch>) -> Self {
+        BatchIo {
+            io,
+            batch,
+            alone: 1,
+            deferred: None,
+        }
+    }
+
+    /// The wrapped byte stream.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// Whether to put this write off: other calls are in flight, and no
     /// write was put off in this round or the one before.
     fn defer(&mut self, cx: &mut Context<'_>) -> bool {
-        if self.batch.pending.load(Ordering::Relaxed) == 0 {
+        if self.batch.in_flight() <= self.alone {
             return false;
         }
         let round = self.batch.round.load(Ordering::Relaxed);
@@ -218,7 +266,7 @@ mod tests {
     #[test]
     fn with_no_other_call_in_flight_writes_go_straight_through() {
         let batch = Batch::new();
-        let mut io = BatchIo::new(Sink::default(), batch.clone());
+        let mut io = BatchIo::server(Sink::default(), batch.clone());
         let wakes = Arc::new(CountWakes::default());
         let waker = Waker::from(wakes.clone());
         for round in 0..5 {
@@ -235,7 +283,7 @@ mod tests {
     #[test]
     fn a_write_is_put_off_once_while_another_call_is_answered() {
         let batch = Batch::new();
-        let mut io = BatchIo::new(Sink::default(), batch.clone());
+        let mut io = BatchIo::server(Sink::default(), batch.clone());
         let wakes = Arc::new(CountWakes::default());
         let waker = Waker::from(wakes.clone());
         let call = Counted::new(std::future::pending::<()>(), &batch);
@@ -272,7 +320,7 @@ mod tests {
     fn a_slow_call_never_stops_the_bytes() {
         // A call that never answers: every other round still writes.
         let batch = Batch::new();
-        let mut io = BatchIo::new(Sink::default(), batch.clone());
+        let mut io = BatchIo::server(Sink::default(), batch.clone());
         let waker = Waker::from(Arc::new(CountWakes::default()));
         let _slow = Counted::new(std::future::pending::<()>(), &batch);
         let mut written = 0;
@@ -285,12 +333,29 @@ mod tests {
         assert!(written >= 50, "{written} of 100 rounds wrote");
     }
 
+    #[test]
+    fn a_client_writes_alone_with_one_call_and_batches_with_two() {
+        let batch = Batch::new();
+        let mut io = BatchIo::client(Sink::default(), batch.clone());
+        let waker = Waker::from(Arc::new(CountWakes::default()));
+        let first = batch.enter();
+        batch.next_round();
+        assert!(write(&mut io, &waker, b"a").is_ready());
+        let _second = batch.enter();
+        batch.next_round();
+        assert!(write(&mut io, &waker, b"b").is_pending());
+        drop(first);
+        batch.next_round();
+        batch.next_round();
+        assert!(write(&mut io, &waker, b"b").is_ready());
+    }
+
     #[tokio::test]
     async fn a_call_counts_until_it_completes() {
         let batch = Batch::new();
         let call = Counted::new(async { 7 }, &batch);
-        assert_eq!(batch.pending.load(Ordering::Relaxed), 1);
+        assert_eq!(batch.in_flight(), 1);
         assert_eq!(call.await, 7);
-        assert_eq!(batch.pending.load(Ordering::Relaxed), 0);
+        assert_eq!(batch.in_flight(), 0);
     }
 }

@@ -24,6 +24,8 @@
 
 use tokio::runtime::Builder;
 
+pub mod batch;
+
 /// How many scheduler ticks a worker runs local tasks between looks at the
 /// global queue (tokio's default is 31).
 pub const GLOBAL_QUEUE_INTERVAL: u32 = 2;
