@@ -13,6 +13,9 @@
 //! - [`http_status`]: HTTP status → gRPC code for non-gRPC responses;
 //! - typed [`Request`], [`Response`] and [`Streaming`];
 //! - [`GrpcBody`], the one erased body type, with `Status` as its error.
+//! - `runtime` (feature `runtime`, on in the server and client crates): the
+//!   tokio runtime settings the stack recommends, and the write batching both
+//!   sides put on their connections.
 //!
 //! # Supported Rust versions
 //!
