@@ -119,9 +119,12 @@ impl<F: Future> Future for Counted<F> {
 }
 
 /// Writes of this many bytes or more go out at once, and turn batching off
-/// until the next small write: batching is for small writes (a streamed body
-/// already writes whole frames), and putting a large one off only delays it.
-pub const BATCH_BELOW: usize = 4096;
+/// until the next small write: batching is for small writes, and putting a
+/// large one off only delays it. 16 KiB: a streamed body writes whole DATA
+/// frames of the peer's maximum frame size (16 KiB unless it allows more),
+/// while a batch of small responses stays below it (h2 writes from a 16 KiB
+/// buffer).
+pub const BATCH_BELOW: usize = 16 * 1024;
 
 /// A connection's byte stream that batches writes (see the module docs).
 #[derive(Debug)]
