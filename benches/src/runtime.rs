@@ -9,7 +9,7 @@ use std::io;
 
 /// The number of worker threads: the CPUs this process may run on.
 pub fn worker_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    grpc_core::runtime::worker_threads()
 }
 
 /// Which tokio runtime settings a benchmark program runs on.

@@ -14,8 +14,8 @@
 //! - typed [`Request`], [`Response`] and [`Streaming`];
 //! - [`GrpcBody`], the one erased body type, with `Status` as its error.
 //! - `runtime` (feature `runtime`, on in the server and client crates): the
-//!   tokio runtime settings the stack recommends, and the write batching both
-//!   sides put on their connections.
+//!   tokio runtime settings the stack recommends, and the hyper glue both
+//!   sides share: the executor and the write batching of their connections.
 //!
 //! # Supported Rust versions
 //!

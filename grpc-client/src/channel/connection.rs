@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use futures_util::future::{FutureExt, Shared};
 use grpc_core::runtime::batch::{Batch, BatchIo, InFlight};
+use grpc_core::runtime::BoxingExecutor;
 use grpc_core::GrpcBody;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -29,7 +30,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::transport::{BoxingExecutor, ClientIo};
+use super::transport::ClientIo;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Kind};
 

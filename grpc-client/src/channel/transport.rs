@@ -101,23 +101,3 @@ fn tls_aborted(err: io::Error) -> io::Error {
     }
     err
 }
-
-/// Spawns hyper's per-call futures (the request-body pipe and the response
-/// waiter) boxed, on tokio.
-///
-/// hyper hands its executor one enum for all of them, as large as its largest
-/// variant, the whole connection task. Spawned as it is, every call's two
-/// tasks would be that large: copied into the task cell at spawn and again on
-/// every stage change. Boxed, the copy happens once and the task stays small
-/// (about 3,000 fewer instructions per unary call).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct BoxingExecutor;
-
-impl<F> hyper::rt::Executor<F> for BoxingExecutor
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    fn execute(&self, future: F) {
-        tokio::spawn(Box::pin(future));
-    }
-}

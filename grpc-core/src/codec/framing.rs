@@ -181,10 +181,7 @@ pub fn encode_message<C: Codec>(
 ) -> Result<Bytes, Status> {
     // Sized up front when the codec knows the length: one allocation, no
     // growth while encoding.
-    let hint = codec.encoded_len(&item).unwrap_or(0);
-    if hint > max_size {
-        return Err(too_large_to_send(hint, max_size));
-    }
+    let hint = len_hint(codec, &item, max_size)?;
     let mut buf = BytesMut::with_capacity(HEADER_LEN + hint);
     encode_sized(codec, item, max_size, &mut buf)?;
     Ok(buf.freeze())
@@ -203,12 +200,19 @@ pub fn encode_message_into<C: Codec>(
     max_size: usize,
     dst: &mut BytesMut,
 ) -> Result<(), Status> {
-    let hint = codec.encoded_len(&item).unwrap_or(0);
+    let hint = len_hint(codec, &item, max_size)?;
+    dst.reserve(HEADER_LEN + hint);
+    encode_sized(codec, item, max_size, dst)
+}
+
+/// The codec's length estimate (0 when it has none), refused up front when
+/// it is already over `max_size`.
+fn len_hint<C: Codec>(codec: &C, item: &C::Encode, max_size: usize) -> Result<usize, Status> {
+    let hint = codec.encoded_len(item).unwrap_or(0);
     if hint > max_size {
         return Err(too_large_to_send(hint, max_size));
     }
-    dst.reserve(HEADER_LEN + hint);
-    encode_sized(codec, item, max_size, dst)
+    Ok(hint)
 }
 
 /// [`encode_message_into`] once `dst` has room: the prefix, the message, and

@@ -52,8 +52,8 @@ where
 
     fn encode(&mut self, item: E, dst: &mut BytesMut) -> Result<(), Status> {
         // `encode` would measure the message again to check for room; a
-        // `BytesMut` grows as needed, so the raw encoding cannot fail and the
-        // caller has already reserved `encoded_len` bytes.
+        // `BytesMut` grows as needed, so the raw encoding cannot fail (and
+        // the framing functions reserve `encoded_len` bytes beforehand).
         item.encode_raw(dst);
         Ok(())
     }

@@ -59,7 +59,8 @@ use crate::tls::{Acceptor, TlsConfig, TlsError, TlsInfo};
 use config::Config;
 use drain::Drain;
 use grpc_core::runtime::batch::{Batch, BatchIo, Counted};
-use transport::{BoxingExecutor, ServerIo};
+use grpc_core::runtime::BoxingExecutor;
+use transport::ServerIo;
 
 /// The address of the peer of a call, in the request extensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

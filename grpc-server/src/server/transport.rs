@@ -83,22 +83,3 @@ impl AsyncWrite for ServerIo {
         }
     }
 }
-
-/// Spawns hyper's per-stream futures boxed, on tokio.
-///
-/// A stream's future (request handling and response body pipe) is large:
-/// spawned as it is, it is copied into the task cell at spawn and again on
-/// every stage change of the task. Boxed, it is copied once and the task
-/// stays small.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct BoxingExecutor;
-
-impl<F> hyper::rt::Executor<F> for BoxingExecutor
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        tokio::spawn(Box::pin(future));
-    }
-}
