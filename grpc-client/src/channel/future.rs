@@ -127,6 +127,9 @@ impl Future for ResponseFuture {
                     ..
                 } => match ready!(send.as_mut().poll(cx)) {
                     Ok(response) => {
+                        // Done sending: the call stops counting for write
+                        // batching now, not when the future is dropped.
+                        *state = State::Failed(None);
                         return Poll::Ready(Ok(
                             response.map(|body| GrpcBody::new(ResponseBody::new(body)))
                         ));
