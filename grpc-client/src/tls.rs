@@ -163,7 +163,7 @@ impl ClientTlsConfig {
                     .map_err(|e| tls_error(format!("invalid TLS server name {name:?}"), e))
             })
             .transpose()?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = ring_provider();
         let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| tls_error("unsupported TLS protocol versions", e))?
@@ -351,6 +351,17 @@ impl fmt::Debug for Connector {
             .field("server_name", &self.server_name)
             .finish_non_exhaustive()
     }
+}
+
+/// rustls's *ring* crypto provider: it builds with only a C compiler.
+///
+/// rustls 0.23.48 deprecated it because *ring* has no post-quantum key
+/// exchange (the aws-lc-rs provider has `X25519MLKEM768`, at the cost of a
+/// heavier C build); the classical groups it offers are what every gRPC peer
+/// we test against negotiates today.
+#[allow(deprecated)]
+fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 #[cfg(test)]

@@ -115,6 +115,9 @@ fn whoami_router() -> Router {
     )
 }
 
+// rustls deprecated the ring provider (no post-quantum key exchange); the
+// library uses it too, see grpc-server's tls module.
+#[allow(deprecated)]
 fn client_config(pki: &Pki, identity: Option<&Issued>, alpn: &[&[u8]]) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     roots
