@@ -20,8 +20,8 @@ use std::any::Any;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use grpc_core::headers::{is_grpc_content_type, APPLICATION_GRPC, TE, TE_TRAILERS};
-use grpc_core::http_status::code_from_http_status;
 use grpc_core::metadata::MetadataMap;
+use grpc_core::status::mapping::code_from_http_status;
 use grpc_core::{BoxError, GrpcBody, GrpcMethod, Status, Streaming};
 use http::header::CONTENT_TYPE;
 use http::uri::PathAndQuery;

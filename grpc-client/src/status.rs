@@ -1,21 +1,24 @@
 //! Transport errors → [`Status`]: which gRPC code a broken connection or
 //! stream becomes.
 //!
-//! There is one table for the whole stack: `grpc-layers`'
-//! [`DefaultMapper`], which the client status layer
-//! ([`ClientStatusLayer`](grpc_layers::status::ClientStatusLayer)) also
-//! uses. This module adds one rule to it, for this crate's [`Error`], and
-//! applies it wherever a call meets a transport error, so a bare
-//! [`Channel`](crate::Channel) without the layer reports the same codes:
+//! The codes come from the stack's one table,
+//! [`grpc_core::status::mapping`], read through `grpc-layers`'
+//! [`DefaultMapper`] (which recognises h2, hyper, io and tower errors in a
+//! `source()` chain). This module adds one rule to it, for this crate's
+//! [`Error`], and [`status_from_error`] is where the crate applies it: the
+//! [`Channel`](crate::Channel) maps its own errors with it, so a bare
+//! channel reports the same codes as one inside a status layer, and the
+//! typed calls map the errors of whatever service stack they call through
+//! with it. The rules, in order:
 //!
 //! 1. a [`Status`] anywhere in the error's chain wins, as it is;
 //! 2. this crate's [`Error`] is [`Code::Unavailable`] (connect failure,
 //!    connect timeout, backoff, TLS failure, connection closed), except an
 //!    invalid request ([`Code::Internal`]) and an invalid URI
 //!    ([`Code::InvalidArgument`]);
-//! 3. an HTTP/2 reason follows gRPC's `PROTOCOL-HTTP2.md`
-//!    ([`code_from_h2_reason`]), a `GOAWAY` with `NO_ERROR` from the peer is
-//!    [`Code::Unavailable`];
+//! 3. a stream reset follows the table of gRPC's `PROTOCOL-HTTP2.md`
+//!    ([`code_from_http2_error`]); a `GOAWAY` from the peer is a connection
+//!    failure, [`Code::Unavailable`];
 //! 4. a refused, reset, closed or timed-out connection (`io::Error`,
 //!    `hyper::Error`) is [`Code::Unavailable`]; tower's `Elapsed` is
 //!    [`Code::DeadlineExceeded`] and `Overloaded` [`Code::Unavailable`];
@@ -52,6 +55,7 @@
 //! ```
 //!
 //! [`DefaultMapper`]: grpc_layers::status::DefaultMapper
+//! [`code_from_http2_error`]: grpc_core::status::mapping::code_from_http2_error
 
 use std::sync::LazyLock;
 
@@ -59,8 +63,6 @@ use grpc_core::{BoxError, Code, Status};
 use grpc_layers::status::{DefaultMapper, MapError};
 
 use crate::error::Error;
-
-pub use grpc_layers::status::code_from_h2_reason;
 
 /// The stack's default table plus the rule for this crate's [`Error`].
 static MAPPER: LazyLock<DefaultMapper> = LazyLock::new(|| {

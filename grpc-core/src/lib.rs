@@ -10,7 +10,8 @@
 //!   [`encode_message`](codec::framing::encode_message),
 //!   [`EncodeBody`](codec::EncodeBody));
 //! - [`timeout`]: `grpc-timeout` parse and format;
-//! - [`http_status`]: HTTP status → gRPC code for non-gRPC responses;
+//! - [`status::mapping`]: the one table from HTTP/2 error codes, HTTP
+//!   statuses and broken connections to gRPC codes;
 //! - typed [`Request`], [`Response`] and [`Streaming`];
 //! - [`GrpcBody`], the one erased body type, with `Status` as its error.
 //! - `runtime` (feature `runtime`, on in the server and client crates): the
@@ -27,7 +28,6 @@ pub mod codec;
 pub mod deadline;
 pub mod error;
 pub mod headers;
-pub mod http_status;
 pub mod metadata;
 pub mod method;
 mod request;

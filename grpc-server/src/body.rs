@@ -1,19 +1,32 @@
 //! The request body as the stack sees it: hyper's body with its errors
 //! turned into [`Status`].
+//!
+//! The codes are the stack's one table ([`grpc_core::status::mapping`]),
+//! read through `grpc-layers`' [`DefaultMapper`] set to the server's side of
+//! the connection: a stream the client reset with `CANCEL` reads as
+//! `CANCELLED`, another reset by its row of the table (`REFUSED_STREAM` →
+//! `UNAVAILABLE`, `ENHANCE_YOUR_CALM` → `RESOURCE_EXHAUSTED`, …), and a
+//! connection that broke under the call as `CANCELLED`, as
+//! `PROTOCOL-HTTP2.md` says of a server's open calls.
 
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::status::find_in_chain;
+use grpc_core::status::mapping::Side;
 use grpc_core::Status;
+use grpc_layers::status::{DefaultMapper, MapError};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 
+/// The mapper of request body errors: the default table, server side.
+static MAPPER: LazyLock<DefaultMapper> = LazyLock::new(|| DefaultMapper::new().side(Side::Server));
+
 pin_project! {
-    /// A hyper request body whose errors are [`Status`]: a stream the client
-    /// reset with CANCEL reads as CANCELLED.
+    /// A hyper request body whose errors are [`Status`]; see the
+    /// [module docs](self).
     #[derive(Debug)]
     pub struct RequestBody {
         #[pin]
@@ -29,16 +42,8 @@ impl RequestBody {
 }
 
 /// How a transport error reading a request body is reported to the handler.
-pub(crate) fn status_from_hyper(err: hyper::Error) -> Status {
-    let status = match find_in_chain::<h2::Error>(&err) {
-        Some(h2) if h2.reason() == Some(h2::Reason::CANCEL) => {
-            Status::cancelled("the client cancelled the call")
-        }
-        Some(h2) if h2.is_io() => Status::unavailable(format!("connection error: {h2}")),
-        Some(h2) => Status::internal(format!("HTTP/2 error: {h2}")),
-        None => Status::unavailable(format!("transport error: {err}")),
-    };
-    status.with_source(err)
+fn status_from_hyper(err: hyper::Error) -> Status {
+    MAPPER.map_error(Box::new(err))
 }
 
 impl Body for RequestBody {

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use grpc_core::{BoxError, GrpcBody};
+use grpc_core::{GrpcBody, Status};
 use hyper::body::Incoming;
 use hyper::client::conn::TrySendError;
 
@@ -24,6 +24,7 @@ use grpc_core::runtime::batch::InFlight;
 use super::connection::{Acquired, Inner, Sender, SharedConnect};
 use crate::body::ResponseBody;
 use crate::error::{Error, Kind};
+use crate::status::status_from_error;
 
 type Request = http::Request<GrpcBody>;
 type SendFuture =
@@ -96,7 +97,7 @@ impl State {
 }
 
 impl Future for ResponseFuture {
-    type Output = Result<http::Response<GrpcBody>, BoxError>;
+    type Output = Result<http::Response<GrpcBody>, Status>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let state = &mut self.get_mut().state;
@@ -116,7 +117,7 @@ impl Future for ResponseFuture {
                         }
                         Err(error) => {
                             *state = State::Failed(None);
-                            return Poll::Ready(Err(error.into()));
+                            return Poll::Ready(Err(status_from_error(error.into())));
                         }
                     }
                 }
@@ -144,18 +145,18 @@ impl Future for ResponseFuture {
                         Some(_) => {
                             let error = Error::with(Kind::ConnectionClosed, refused.into_error());
                             *state = State::Failed(None);
-                            return Poll::Ready(Err(error.into()));
+                            return Poll::Ready(Err(status_from_error(error.into())));
                         }
                         None => {
                             let error = refused.into_error();
                             *state = State::Failed(None);
-                            return Poll::Ready(Err(error.into()));
+                            return Poll::Ready(Err(status_from_error(error.into())));
                         }
                     },
                 },
                 State::Failed(error) => {
                     let error = error.take().expect("polled after completion");
-                    return Poll::Ready(Err(error.into()));
+                    return Poll::Ready(Err(status_from_error(error.into())));
                 }
             }
         }

@@ -32,11 +32,17 @@
 //!
 //! # Errors
 //!
-//! `Service::Error` is a [`BoxError`]: this crate's [`Error`] for
-//! connection failures (connect refused or timed out, backoff, connection
-//! closed), or hyper's error when the stream broke.
-//! [`status_from_error`](crate::status::status_from_error) turns either into
-//! a `Status`. Response body errors are already a `Status`.
+//! A channel maps its own errors: `Service::Error` is a [`Status`], and so
+//! is the error of its response body, so a bare channel reports the codes
+//! of the stack's one table ([`grpc_core::status::mapping`]) without a
+//! status layer around it. A connection that could not be made (refused,
+//! timed out, in backoff, closed before the request left) is
+//! `UNAVAILABLE`, with this crate's [`Error`] as the status's `source()`;
+//! a stream reset or a connection lost under a call is mapped from hyper's
+//! error, which stays the `source()`, by
+//! [`status_from_error`](crate::status::status_from_error). A status layer
+//! around the channel is still where the errors of the layers between it
+//! and the caller (tower's `Elapsed`, your own) become statuses.
 //!
 //! # Cancellation
 //!
@@ -60,7 +66,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use grpc_core::{BoxError, GrpcBody};
+use grpc_core::{GrpcBody, Status};
 use tower_service::Service;
 
 use crate::endpoint::Endpoint;
@@ -103,13 +109,13 @@ impl Channel {
 
 impl Service<http::Request<GrpcBody>> for Channel {
     type Response = http::Response<GrpcBody>;
-    type Error = BoxError;
+    type Error = Status;
     type Future = ResponseFuture;
 
     /// Always ready: the connection is shared and HTTP/2 itself queues
     /// streams beyond the peer's concurrency limit. Connection problems are
     /// reported by the call.
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
         Poll::Ready(Ok(()))
     }
 

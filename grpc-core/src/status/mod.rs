@@ -19,10 +19,14 @@
 //! assert_eq!(back.message(), status.message());
 //! ```
 //!
-//! `Status` knows nothing of hyper, h2 or tower: turning their errors into a
-//! status is the job of the status-mapping layer.
+//! `Status` knows nothing of hyper, h2 or tower. Which code a transport
+//! failure stands for is [`mapping`], the one table of the stack; finding
+//! such a failure in an error's `source()` chain is the job of
+//! `grpc-layers`' status module, which the server and the client use where
+//! hyper hands them an error.
 
 mod code;
+pub mod mapping;
 
 pub use code::Code;
 
@@ -171,10 +175,17 @@ impl Status {
         self.0.code == Code::Ok
     }
 
-    /// Turns any error into a status. A `Status` found in the error or
+    /// The status an error carries: a `Status` found in the error or
     /// anywhere in its `source()` chain is returned as it is; anything else
     /// becomes [`Code::Unknown`] with the error's text and the error kept as
     /// the source.
+    ///
+    /// This reads statuses, it does not classify errors: an h2 reset or a
+    /// broken connection that reaches it is `UNKNOWN`. The server and the
+    /// client turn transport errors into statuses (through [`mapping`])
+    /// where hyper hands them over, so the errors that travel further are
+    /// statuses already; `grpc-layers`' `DefaultMapper` classifies any
+    /// other error the same way.
     pub fn from_error(err: BoxError) -> Status {
         match err.downcast::<Status>() {
             Ok(status) => *status,
@@ -338,17 +349,22 @@ impl Error for Status {
     }
 }
 
+/// An I/O error of the application (a handler's `?` on a file or socket):
+/// the connection failures of [`mapping::is_connection_failure`] are
+/// `UNAVAILABLE`, as on a client; the other kinds take the code of the same
+/// name where gRPC has one.
 impl From<std::io::Error> for Status {
     fn from(err: std::io::Error) -> Self {
         use std::io::ErrorKind::*;
         let code = match err.kind() {
+            kind if mapping::is_connection_failure(kind) => {
+                mapping::connection_failure_code(mapping::Side::Client)
+            }
             NotFound => Code::NotFound,
             PermissionDenied => Code::PermissionDenied,
             AlreadyExists => Code::AlreadyExists,
-            TimedOut => Code::DeadlineExceeded,
             InvalidInput | InvalidData => Code::InvalidArgument,
-            ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | BrokenPipe
-            | AddrInUse | AddrNotAvailable => Code::Unavailable,
+            AddrInUse => Code::Unavailable,
             Interrupted => Code::Cancelled,
             OutOfMemory => Code::ResourceExhausted,
             Unsupported => Code::Unimplemented,

@@ -1,15 +1,18 @@
-//! The built-in table of the default mapper: which gRPC code an error of
-//! tower, h2, hyper or the OS stands for.
+//! The built-in rules of the default mapper: which errors of tower, h2,
+//! hyper and the OS it recognises in a `source()` chain. The codes come from
+//! grpc-core's table, [`grpc_core::status::mapping`].
 
 use std::any::Any;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::io;
 
+use grpc_core::status::mapping::{
+    code_from_http2_error, connection_failure_code, is_connection_failure, Http2ErrorCode, Side,
+};
 use grpc_core::Code;
-use h2::Reason;
 
-/// What the table says about one error of a `source()` chain.
+/// What the rules say about one error of a `source()` chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// This is the code.
@@ -20,33 +23,8 @@ pub(crate) enum Verdict {
     Unknown,
 }
 
-/// The gRPC code for an HTTP/2 `RST_STREAM` or `GOAWAY` reason, per the
-/// table of gRPC's `PROTOCOL-HTTP2.md`; reasons it does not list are
-/// [`Code::Internal`].
-///
-/// ```
-/// use grpc_core::Code;
-/// use grpc_layers::status::code_from_h2_reason;
-///
-/// assert_eq!(code_from_h2_reason(h2::Reason::REFUSED_STREAM), Code::Unavailable);
-/// assert_eq!(code_from_h2_reason(h2::Reason::CANCEL), Code::Cancelled);
-/// ```
-pub fn code_from_h2_reason(reason: Reason) -> Code {
-    match reason {
-        Reason::REFUSED_STREAM => Code::Unavailable,
-        Reason::CANCEL => Code::Cancelled,
-        Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
-        Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
-        // NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR,
-        // SETTINGS_TIMEOUT, STREAM_CLOSED, FRAME_SIZE_ERROR,
-        // COMPRESSION_ERROR, CONNECT_ERROR, HTTP_1_1_REQUIRED and anything
-        // unlisted.
-        _ => Code::Internal,
-    }
-}
-
-/// The table's verdict on one error (not its sources).
-pub(crate) fn classify(err: &(dyn Error + 'static)) -> Verdict {
+/// The verdict on one error (not its sources), for a failure seen by `side`.
+pub(crate) fn classify(err: &(dyn Error + 'static), side: Side) -> Verdict {
     if err.is::<tower::timeout::error::Elapsed>() {
         return Verdict::Code(Code::DeadlineExceeded);
     }
@@ -54,42 +32,40 @@ pub(crate) fn classify(err: &(dyn Error + 'static)) -> Verdict {
         return Verdict::Code(Code::Unavailable);
     }
     if let Some(h2) = err.downcast_ref::<h2::Error>() {
-        return code_from_h2(h2).map_or(Verdict::Unknown, Verdict::Code);
+        return code_from_h2(h2, side).map_or(Verdict::Unknown, Verdict::Code);
     }
     if let Some(io) = err.downcast_ref::<io::Error>() {
-        return code_from_io(io).map_or(Verdict::Unknown, Verdict::Code);
+        return code_from_io(io, side).map_or(Verdict::Unknown, Verdict::Code);
     }
     if let Some(hyper) = err.downcast_ref::<hyper::Error>() {
         // The h2 or io error below says more, when there is one.
         if hyper.is_closed() || hyper.is_canceled() {
-            return Verdict::Fallback(Code::Unavailable);
+            return Verdict::Fallback(connection_failure_code(side));
         }
     }
     Verdict::Unknown
 }
 
-fn code_from_h2(err: &h2::Error) -> Option<Code> {
+fn code_from_h2(err: &h2::Error, side: Side) -> Option<Code> {
     if let Some(reason) = err.reason() {
-        if err.is_go_away() && err.is_remote() && reason == Reason::NO_ERROR {
-            // The peer is shutting down and never processed this stream.
-            return Some(Code::Unavailable);
+        if err.is_go_away() && err.is_remote() {
+            // The peer's GOAWAY ended the stream: it was never processed
+            // (the peer will not take it), or the connection is closing
+            // under it. Either way, a connection failure.
+            return Some(connection_failure_code(side));
         }
-        return Some(code_from_h2_reason(reason));
+        let code = Http2ErrorCode::from(u32::from(reason));
+        // STREAM_CLOSED has no row ("no open stream to propagate to"); a
+        // stream that did see it failed in the protocol: INTERNAL.
+        return Some(code_from_http2_error(code).unwrap_or(Code::Internal));
     }
-    err.get_io().and_then(code_from_io)
+    err.get_io().and_then(|io| code_from_io(io, side))
 }
 
-/// A connection that could not be made or broke: `UNAVAILABLE`, as the gRPC
-/// status code docs say for a failed connection. Other kinds are not
+/// A connection that could not be made or broke; other kinds are not
 /// transport failures and say nothing here.
-fn code_from_io(err: &io::Error) -> Option<Code> {
-    use io::ErrorKind::*;
-    match err.kind() {
-        ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | BrokenPipe
-        | UnexpectedEof | TimedOut | AddrNotAvailable | HostUnreachable | NetworkUnreachable
-        | NetworkDown => Some(Code::Unavailable),
-        _ => None,
-    }
+fn code_from_io(err: &io::Error, side: Side) -> Option<Code> {
+    is_connection_failure(err.kind()).then(|| connection_failure_code(side))
 }
 
 /// `outer: inner: innermost`, skipping a cause whose text its parent

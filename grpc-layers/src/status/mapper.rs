@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use grpc_core::status::find_in_chain;
+use grpc_core::status::mapping::Side;
 use grpc_core::{BoxError, Code, Status};
 
 use super::classify::{chain_message, classify, panic_text, Verdict};
@@ -80,10 +81,18 @@ struct Rule {
 /// |---|---|
 /// | `tower::timeout::error::Elapsed` | `DEADLINE_EXCEEDED` |
 /// | `tower::load_shed::error::Overloaded` | `UNAVAILABLE` |
-/// | `h2::Error` with a reason | per gRPC's `PROTOCOL-HTTP2.md` ([`code_from_h2_reason`](super::code_from_h2_reason)): `REFUSED_STREAM` → `UNAVAILABLE`, `CANCEL` → `CANCELLED`, `ENHANCE_YOUR_CALM` → `RESOURCE_EXHAUSTED`, `INADEQUATE_SECURITY` → `PERMISSION_DENIED`, others → `INTERNAL` |
-/// | `h2::Error`: `GOAWAY` with `NO_ERROR` from the peer | `UNAVAILABLE` (the stream was never processed) |
-/// | `io::Error`: refused, reset, aborted, not connected, broken pipe, unexpected EOF, timed out, address not available, host or network unreachable, network down | `UNAVAILABLE` |
-/// | `hyper::Error`: closed or canceled (unless its cause says more) | `UNAVAILABLE` |
+/// | `h2::Error`: a stream reset (`RST_STREAM`) | by its error code, per gRPC's `PROTOCOL-HTTP2.md` ([`code_from_http2_error`]): `REFUSED_STREAM` → `UNAVAILABLE`, `CANCEL` → `CANCELLED`, `ENHANCE_YOUR_CALM` → `RESOURCE_EXHAUSTED`, `INADEQUATE_SECURITY` → `PERMISSION_DENIED`, others → `INTERNAL` |
+/// | `h2::Error`: a `GOAWAY` from the peer | a connection failure |
+/// | `io::Error` of a connection kind ([`is_connection_failure`]: refused, reset, aborted, not connected, broken pipe, unexpected EOF, timed out, address not available, host or network unreachable, network down) | a connection failure |
+/// | `hyper::Error`: closed or canceled (unless its cause says more) | a connection failure |
+///
+/// A connection failure is [`connection_failure_code`]: `UNAVAILABLE`, or
+/// `CANCELLED` for a mapper set to the [server's side](Self::side) of its
+/// own connections.
+///
+/// [`code_from_http2_error`]: grpc_core::status::mapping::code_from_http2_error
+/// [`is_connection_failure`]: grpc_core::status::mapping::is_connection_failure
+/// [`connection_failure_code`]: grpc_core::status::mapping::connection_failure_code
 ///
 /// The status message is the chain's text (`outer: inner: …`) and the
 /// original error is the status's source. A panic is `INTERNAL` with a
@@ -113,16 +122,38 @@ struct Rule {
 /// assert_eq!(status.code(), Code::Unavailable);
 /// assert!(std::error::Error::source(&status).is_some());
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct DefaultMapper {
     rules: Option<Arc<Vec<Rule>>>,
     panic_messages: bool,
+    side: Side,
+}
+
+impl Default for DefaultMapper {
+    fn default() -> Self {
+        DefaultMapper {
+            rules: None,
+            panic_messages: false,
+            side: Side::Client,
+        }
+    }
 }
 
 impl DefaultMapper {
     /// The built-in table, with no rules of your own.
     pub fn new() -> Self {
         DefaultMapper::default()
+    }
+
+    /// Whose connection a connection failure broke (default
+    /// [`Side::Client`]: `UNAVAILABLE`, the code for a call this process
+    /// made, also when a handler's own outgoing call fails).
+    /// [`Side::Server`] is for errors of the connection a server serves a
+    /// call on: its calls end `CANCELLED`, as `PROTOCOL-HTTP2.md` says;
+    /// `grpc-server` reads request bodies with such a mapper.
+    pub fn side(mut self, side: Side) -> Self {
+        self.side = side;
+        self
     }
 
     /// Maps an error of type `E` (anywhere in a chain) with `rule`.
@@ -169,7 +200,7 @@ impl DefaultMapper {
                 return Ok(status);
             }
         }
-        Err(classify(err))
+        Err(classify(err, self.side))
     }
 }
 
@@ -234,6 +265,7 @@ impl fmt::Debug for DefaultMapper {
         f.debug_struct("DefaultMapper")
             .field("rules", &rules)
             .field("panic_messages", &self.panic_messages)
+            .field("side", &self.side)
             .finish()
     }
 }

@@ -72,7 +72,7 @@
 //!   status's [`source`](std::error::Error::source). A non-gRPC HTTP
 //!   response (a proxy's 503) and a response without `grpc-status` are not
 //!   errors at this level: the reader of the response (`grpc-client`)
-//!   maps those with [`grpc_core::http_status`] and reports a missing
+//!   maps those with [`grpc_core::status::mapping`] and reports a missing
 //!   `grpc-status` as `INTERNAL`.
 //!
 //! # Errors
@@ -86,14 +86,17 @@
 //! | a panic | `INTERNAL` |
 //! | tower `Elapsed` | `DEADLINE_EXCEEDED` |
 //! | tower `Overloaded` | `UNAVAILABLE` |
-//! | h2 `REFUSED_STREAM` / `CANCEL` / `ENHANCE_YOUR_CALM` / `INADEQUATE_SECURITY` / other reasons | `UNAVAILABLE` / `CANCELLED` / `RESOURCE_EXHAUSTED` / `PERMISSION_DENIED` / `INTERNAL` |
-//! | a connection refused, reset, closed or timed out (io, h2 `GOAWAY`, hyper) | `UNAVAILABLE` |
+//! | h2 reset `REFUSED_STREAM` / `CANCEL` / `ENHANCE_YOUR_CALM` / `INADEQUATE_SECURITY` / other codes | `UNAVAILABLE` / `CANCELLED` / `RESOURCE_EXHAUSTED` / `PERMISSION_DENIED` / `INTERNAL` |
+//! | a connection refused, reset, closed or timed out (io, h2 `GOAWAY` from the peer, hyper) | `UNAVAILABLE` |
 //! | your own error types | what [`DefaultMapper::with_rule`] or [`DefaultMapper::with_code`] says |
 //! | anything else | `UNKNOWN` |
 //!
-//! See [`DefaultMapper`] for the full table. `grpc-client` uses this same
-//! table (with a rule for its own connection errors) for calls made without
-//! the layer.
+//! See [`DefaultMapper`] for the full list. The codes themselves come from
+//! [`grpc_core::status::mapping`], the one table of the stack; the same
+//! mapper turns hyper's errors into statuses inside `grpc-server` (request
+//! bodies, as the [server's side](DefaultMapper::side)) and `grpc-client`
+//! (the channel, with a rule for its own connection errors), so a call
+//! reports the same codes with or without this layer.
 //!
 //! # Feature flag
 //!
@@ -111,7 +114,6 @@ mod service;
 mod tests;
 
 pub use body::{ClientStatusBody, ServerStatusBody};
-pub use classify::code_from_h2_reason;
 pub use layer::{ClientStatusLayer, ServerStatusLayer};
 pub use mapper::{DefaultMapper, MapError};
 pub use service::{ClientStatus, ServerStatus};

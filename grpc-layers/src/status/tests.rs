@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use grpc_core::codec::framing::encode_raw;
 use grpc_core::headers::APPLICATION_GRPC;
+use grpc_core::status::mapping::{code_from_http2_error, Side};
 use grpc_core::test_util::ScriptedBody;
 use grpc_core::{BoxError, Code, GrpcBody, Status};
 use h2::Reason;
@@ -78,7 +79,11 @@ fn h2_reasons_map_as_the_grpc_http2_spec_says() {
         (Reason::HTTP_1_1_REQUIRED, Code::Internal),
     ];
     for (reason, code) in table {
-        assert_eq!(code_from_h2_reason(reason), code, "{reason:?}");
+        assert_eq!(
+            code_from_http2_error(u32::from(reason).into()).unwrap(),
+            code,
+            "{reason:?}"
+        );
         assert_eq!(map(h2::Error::from(reason)).code(), code, "{reason:?}");
         assert_eq!(
             map(wrapped(h2::Error::from(reason))).code(),
@@ -120,6 +125,22 @@ fn broken_connections_are_unavailable_and_other_io_errors_unknown() {
         );
     }
     assert_eq!(map(io::Error::from(PermissionDenied)).code(), Code::Unknown);
+}
+
+#[test]
+fn on_the_server_side_a_broken_connection_cancels_and_resets_keep_their_row() {
+    let server = DefaultMapper::new().side(Side::Server);
+    let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+    assert_eq!(server.map_error(wrapped(reset)).code(), Code::Cancelled);
+    // A stream reset is the same row of the table on either side.
+    for (reason, code) in [
+        (Reason::CANCEL, Code::Cancelled),
+        (Reason::REFUSED_STREAM, Code::Unavailable),
+        (Reason::ENHANCE_YOUR_CALM, Code::ResourceExhausted),
+    ] {
+        let err = wrapped(h2::Error::from(reason));
+        assert_eq!(server.map_error(err).code(), code, "{reason:?}");
+    }
 }
 
 #[test]
