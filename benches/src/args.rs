@@ -1,107 +1,31 @@
-//! The command-line flags of the benchmark programs.
+//! The command-line flags of the benchmark programs, parsed with `clap`.
 //!
-//! Every program takes `--name value` pairs; the servers take `--addr` (and
-//! `--stack` for ours), the load generators the flags of [`LoadArgs`]. A
-//! hand-written parser keeps the benchmark binaries small and quick to build.
+//! Every flag is `--name value` (or `--name=value`); a flag given twice
+//! keeps its last value. The servers take `--addr` (default
+//! [`DEFAULT_ADDR`]) and `--runtime` (and `--stack` for ours), the load
+//! generators the flags of [`LoadArgs`]. `--help` lists them all; a wrong
+//! command line prints the error and the usage and exits with status 2.
 //!
 //! ```
-//! use benches::args::{Flags, LoadArgs, Mode};
+//! use benches::args::{LoadArgs, Mode};
 //!
-//! let flags = Flags::parse(["--mode", "stream", "--stream-msgs", "10"].map(String::from)).unwrap();
-//! let args = LoadArgs::from_flags(&flags).unwrap();
+//! let args =
+//!     LoadArgs::try_parse_from(["bench-loadgen", "--mode", "stream", "--stream-msgs=10"]).unwrap();
 //! assert_eq!(args.mode, Mode::Stream);
 //! assert_eq!(args.stream_msgs, 10);
 //! ```
 
-use std::collections::HashMap;
-use std::fmt;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// A malformed command line.
-#[derive(Debug)]
-pub struct ArgError(String);
+use clap::Parser;
 
-impl fmt::Display for ArgError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::runtime::Flavor;
 
-impl std::error::Error for ArgError {}
-
-/// `--name value` pairs, as given.
-#[derive(Debug, Default)]
-pub struct Flags {
-    values: HashMap<String, String>,
-}
-
-impl Flags {
-    /// Parses `--name value` pairs (also `--name=value`).
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Flags, ArgError> {
-        let mut values = HashMap::new();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let Some(name) = arg.strip_prefix("--") else {
-                return Err(ArgError(format!("unexpected argument {arg:?}")));
-            };
-            let (name, value) = match name.split_once('=') {
-                Some((n, v)) => (n.to_owned(), v.to_owned()),
-                None => {
-                    let value = args
-                        .next()
-                        .ok_or_else(|| ArgError(format!("--{name} needs a value")))?;
-                    (name.to_owned(), value)
-                }
-            };
-            values.insert(name, value);
-        }
-        Ok(Flags { values })
-    }
-
-    /// The flags of this process.
-    pub fn from_env() -> Result<Flags, ArgError> {
-        Flags::parse(std::env::args().skip(1))
-    }
-
-    /// A flag's value parsed as `T`, or `default` when absent.
-    pub fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T, ArgError>
-    where
-        T::Err: fmt::Display,
-    {
-        match self.values.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|e| ArgError(format!("--{name} {v:?}: {e}"))),
-        }
-    }
-
-    /// Fails on any flag not in `known`, so a typo is not silently ignored.
-    pub fn only(&self, known: &[&str]) -> Result<(), ArgError> {
-        match self.values.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(unknown) => Err(ArgError(format!(
-                "unknown flag --{unknown} (known: --{})",
-                known.join(", --")
-            ))),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Exits with a usage message when the command line is wrong.
-pub fn or_exit<T>(result: Result<T, ArgError>, usage: &str) -> T {
-    result.unwrap_or_else(|err| {
-        eprintln!("error: {err}\nusage: {usage}");
-        std::process::exit(2)
-    })
-}
-
-/// The flags of a server: `--addr` (default `127.0.0.1:50051`).
-pub fn server_addr(flags: &Flags) -> Result<SocketAddr, ArgError> {
-    flags.get("addr", SocketAddr::from(([127, 0, 0, 1], 50051)))
-}
+/// The address a server listens on, and a load generator calls, by default.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 
 /// What a load generator calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,78 +86,130 @@ pub struct LoadArgs {
     pub duration: Duration,
     /// `--warmup S`: seconds run before measuring (default 1).
     pub warmup: Duration,
-    /// `--requests N`: make exactly N calls, no warm-up, instead of a timed run.
+    /// `--requests N`: make exactly N calls, no warm-up, instead of a timed
+    /// run (0, the default, means a timed run).
     pub requests: Option<u64>,
     /// `--payload complex|BYTES` (default complex; stream mode: 1024 when complex).
     pub payload: Payload,
     /// `--stream-msgs N`: messages per streaming call (default 100).
     pub stream_msgs: u32,
     /// `--dump-request PATH`: write the framed request this run would send
-    /// (for `h2load -d`) and exit without calling.
+    /// (for `h2load -d`) and exit without calling (an empty PATH: call).
     pub dump_request: Option<std::path::PathBuf>,
     /// `--runtime grpc|tokio`: the runtime settings; each program has its
-    /// own default (see [`Flavor`](crate::runtime::Flavor)).
-    pub runtime: Option<crate::runtime::Flavor>,
+    /// own default (see [`Flavor`]), which an empty value also picks.
+    pub runtime: Option<Flavor>,
 }
 
-/// Every flag a load generator knows.
-pub const LOAD_FLAGS: &[&str] = &[
-    "addr",
-    "mode",
-    "concurrency",
-    "connections",
-    "duration",
-    "warmup",
-    "requests",
-    "payload",
-    "stream-msgs",
-    "dump-request",
-    "runtime",
-];
+/// The command line of a load generator, as `clap` reads it; [`LoadArgs`]
+/// is what it means.
+#[derive(Debug, Parser)]
+#[command(
+    about = "A closed-loop gRPC load generator; prints one JSON line.",
+    args_override_self = true
+)]
+struct LoadFlags {
+    /// The server to call.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// What to call: helloworld.Greeter/SayHello or benchstream.Streamer/Download.
+    #[arg(long, value_name = "unary|stream", default_value = "unary")]
+    mode: Mode,
+    /// Calls in flight at once.
+    #[arg(long, value_name = "C", default_value = "1", value_parser = at_least_one)]
+    concurrency: usize,
+    /// HTTP/2 connections the calls spread over.
+    #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one)]
+    connections: usize,
+    /// Seconds measured (ignored with --requests).
+    #[arg(long, value_name = "S", default_value = "10", value_parser = seconds)]
+    duration: Duration,
+    /// Seconds run before measuring.
+    #[arg(long, value_name = "S", default_value = "1", value_parser = seconds)]
+    warmup: Duration,
+    /// Make exactly N calls, with no warm-up, instead of a timed run (0: a timed run).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    requests: u64,
+    /// The request: grpc_bench's complex message, or BYTES of payload (stream
+    /// mode: the size of each chunk, 1024 for complex).
+    #[arg(long, value_name = "complex|BYTES", default_value = "complex")]
+    payload: Payload,
+    /// Messages per streaming call.
+    #[arg(long = "stream-msgs", value_name = "N", default_value_t = 100)]
+    stream_msgs: u32,
+    /// Write the framed request this run would send (for h2load -d) and exit
+    /// without calling.
+    #[arg(long = "dump-request", value_name = "PATH")]
+    dump_request: Option<OsString>,
+    /// The tokio runtime settings (default: grpc for bench-loadgen, tokio for
+    /// tonic-bench-loadgen).
+    #[arg(long, value_name = "grpc|tokio", value_parser = runtime_flag)]
+    runtime: Option<RuntimeFlag>,
+}
 
-/// The usage line of a load generator.
-pub const LOAD_USAGE: &str = "--addr 127.0.0.1:PORT --mode unary|stream --concurrency C \
-     --connections K --duration S --warmup S [--requests N] --payload complex|BYTES --stream-msgs N [--dump-request PATH] [--runtime grpc|tokio]";
+/// A `--runtime` value: a flavor, or none (the program's own) when empty.
+#[derive(Clone, Copy, Debug)]
+struct RuntimeFlag(Option<Flavor>);
+
+fn runtime_flag(s: &str) -> Result<RuntimeFlag, String> {
+    if s.is_empty() {
+        return Ok(RuntimeFlag(None));
+    }
+    s.parse().map(|flavor| RuntimeFlag(Some(flavor)))
+}
+
+/// A count that must be at least 1 (`--concurrency`, `--connections`).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A number of seconds, fractions allowed (`--duration`, `--warmup`).
+fn seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if !(secs.is_finite() && secs >= 0.0) {
+        return Err("must be a number of seconds".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+impl From<LoadFlags> for LoadArgs {
+    fn from(flags: LoadFlags) -> LoadArgs {
+        LoadArgs {
+            addr: flags.addr,
+            mode: flags.mode,
+            concurrency: flags.concurrency,
+            connections: flags.connections,
+            duration: flags.duration,
+            warmup: flags.warmup,
+            requests: (flags.requests > 0).then_some(flags.requests),
+            payload: flags.payload,
+            stream_msgs: flags.stream_msgs,
+            dump_request: flags.dump_request.filter(|p| !p.is_empty()).map(Into::into),
+            runtime: flags.runtime.and_then(|r| r.0),
+        }
+    }
+}
 
 impl LoadArgs {
-    /// Reads the load-generator flags.
-    pub fn from_flags(flags: &Flags) -> Result<LoadArgs, ArgError> {
-        flags.only(LOAD_FLAGS)?;
-        let secs = |name, default| -> Result<Duration, ArgError> {
-            let s: f64 = flags.get(name, default)?;
-            if !(s.is_finite() && s >= 0.0) {
-                return Err(ArgError(format!("--{name} must be a number of seconds")));
-            }
-            Ok(Duration::from_secs_f64(s))
-        };
-        let requests: u64 = flags.get("requests", 0)?;
-        let args = LoadArgs {
-            addr: flags.get("addr", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
-            mode: flags.get("mode", Mode::Unary)?,
-            concurrency: flags.get("concurrency", 1)?,
-            connections: flags.get("connections", 1)?,
-            duration: secs("duration", 10.0)?,
-            warmup: secs("warmup", 1.0)?,
-            requests: (requests > 0).then_some(requests),
-            payload: flags.get("payload", Payload::Complex)?,
-            stream_msgs: flags.get("stream-msgs", 100)?,
-            dump_request: flags
-                .get("dump-request", String::new())
-                .map(|p| (!p.is_empty()).then(|| p.into()))?,
-            runtime: match flags.get("runtime", String::new())?.as_str() {
-                "" => None,
-                name => Some(
-                    name.parse()
-                        .map_err(|e| ArgError(format!("--runtime: {e}")))?,
-                ),
-            },
-        };
-        if args.concurrency == 0 || args.connections == 0 {
-            return Err(ArgError(
-                "--concurrency and --connections must be at least 1".into(),
-            ));
-        }
-        Ok(args)
+    /// The flags of this process; on a wrong command line, prints the error
+    /// and the usage and exits with status 2 (`--help` prints the help and
+    /// exits with 0).
+    pub fn from_env() -> LoadArgs {
+        LoadFlags::parse().into()
+    }
+
+    /// Parses `args`, the program name first, as [`from_env`](Self::from_env)
+    /// would, but returns the error (or the help) instead of exiting.
+    pub fn try_parse_from<I, T>(args: I) -> Result<LoadArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        LoadFlags::try_parse_from(args).map(Into::into)
     }
 
     /// The size of each streamed chunk.
@@ -247,19 +223,33 @@ impl LoadArgs {
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<LoadArgs, ArgError> {
-        LoadArgs::from_flags(&Flags::parse(args.iter().map(|s| s.to_string()))?)
+    fn parse(args: &[&str]) -> Result<LoadArgs, clap::Error> {
+        LoadArgs::try_parse_from(std::iter::once("bench-loadgen").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        LoadFlags::command().debug_assert();
     }
 
     #[test]
     fn defaults_are_a_one_connection_unary_run_of_the_complex_payload() {
         let a = parse(&[]).unwrap();
+        assert_eq!(a.addr, DEFAULT_ADDR.parse().unwrap());
         assert_eq!(a.mode, Mode::Unary);
         assert_eq!((a.concurrency, a.connections), (1, 1));
+        assert_eq!(a.duration, Duration::from_secs(10));
+        assert_eq!(a.warmup, Duration::from_secs(1));
         assert_eq!(a.payload, Payload::Complex);
         assert_eq!(a.requests, None);
+        assert_eq!(a.stream_msgs, 100);
+        assert_eq!(a.dump_request, None);
+        assert_eq!(a.runtime, None);
     }
 
     #[test]
@@ -281,23 +271,53 @@ mod tests {
             "65536",
             "--stream-msgs",
             "7",
+            "--dump-request=req.bin",
+            "--runtime",
+            "tokio",
         ])
         .unwrap();
         assert_eq!(a.addr.port(), 9);
+        assert_eq!(a.mode, Mode::Stream);
         assert_eq!((a.concurrency, a.connections), (64, 4));
         assert_eq!(a.duration, Duration::from_millis(2500));
+        assert_eq!(a.warmup, Duration::ZERO);
         assert_eq!(a.requests, Some(10));
         assert_eq!(a.chunk_size(), 65536);
         assert_eq!(a.stream_msgs, 7);
+        assert_eq!(a.dump_request, Some("req.bin".into()));
+        assert_eq!(a.runtime, Some(Flavor::Tokio));
+    }
+
+    #[test]
+    fn zero_and_empty_values_mean_the_defaults() {
+        let a = parse(&["--requests", "0", "--dump-request=", "--runtime", ""]).unwrap();
+        assert_eq!(a.requests, None);
+        assert_eq!(a.dump_request, None);
+        assert_eq!(a.runtime, None);
+    }
+
+    #[test]
+    fn a_repeated_flag_keeps_its_last_value() {
+        let a = parse(&["--concurrency", "2", "--concurrency=3"]).unwrap();
+        assert_eq!(a.concurrency, 3);
     }
 
     #[test]
     fn unknown_flags_and_bad_values_are_errors() {
-        assert!(parse(&["--concurency", "2"]).is_err());
-        assert!(parse(&["--mode", "bidi"]).is_err());
-        assert!(parse(&["--concurrency", "0"]).is_err());
+        let kind = |args: &[&str]| parse(args).unwrap_err().kind();
+        assert_eq!(kind(&["--concurency", "2"]), ErrorKind::UnknownArgument);
+        assert_eq!(kind(&["stray"]), ErrorKind::UnknownArgument);
+        assert_eq!(kind(&["--mode", "bidi"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--concurrency", "0"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--connections=0"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--duration", "soon"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--duration=-1"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--warmup=inf"]), ErrorKind::ValueValidation);
+        assert_eq!(
+            kind(&["--runtime", "async-std"]),
+            ErrorKind::ValueValidation
+        );
         assert!(parse(&["--duration", "-1"]).is_err());
         assert!(parse(&["--payload"]).is_err());
-        assert!(parse(&["stray"]).is_err());
     }
 }

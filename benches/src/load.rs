@@ -237,10 +237,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Flags, LoadArgs};
+    use crate::args::LoadArgs;
 
     fn args(extra: &[&str]) -> LoadArgs {
-        LoadArgs::from_flags(&Flags::parse(extra.iter().map(|s| s.to_string())).unwrap()).unwrap()
+        LoadArgs::try_parse_from(std::iter::once("loadgen").chain(extra.iter().copied())).unwrap()
     }
 
     #[tokio::test]

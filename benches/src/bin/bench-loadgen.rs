@@ -15,7 +15,7 @@
 //! Prints one JSON line (see `benches::load`). Each of the K connections is
 //! its own `Channel`; the C workers share them round-robin.
 
-use benches::args::{self, Flags, LoadArgs, Mode, LOAD_USAGE};
+use benches::args::{LoadArgs, Mode};
 use benches::load::{self, CallResult};
 use benches::ours::benchstream::streamer_client::StreamerClient;
 use benches::ours::benchstream::DownloadRequest;
@@ -25,8 +25,7 @@ use futures_util::StreamExt;
 use grpc_client::{Channel, Endpoint};
 
 fn main() -> std::io::Result<()> {
-    let flags = args::or_exit(Flags::from_env(), LOAD_USAGE);
-    let args = args::or_exit(LoadArgs::from_flags(&flags), LOAD_USAGE);
+    let args = LoadArgs::from_env();
     if let Some(path) = &args.dump_request {
         let message = match args.mode {
             Mode::Unary => payload::encoded_request(args.payload),

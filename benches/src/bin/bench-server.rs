@@ -12,18 +12,37 @@
 //! bytes, then OK) over h2c, on a tokio runtime with one worker per CPU it
 //! may run on, until SIGTERM or Ctrl-C.
 
-use benches::args::{self, Flags};
+use std::net::SocketAddr;
+
+use benches::args::DEFAULT_ADDR;
 use benches::ours::benchstream::streamer_server::{Streamer, StreamerServer};
 use benches::ours::benchstream::{Chunk, DownloadRequest};
 use benches::ours::helloworld::greeter_server::{Greeter, GreeterServer};
 use benches::ours::helloworld::{HelloReply, HelloRequest};
+use benches::runtime::Flavor;
 use benches::stack::{default_stack, Stack};
 use benches::{chunks, runtime};
+use clap::Parser;
 use grpc_core::{Request, Response, Status};
 use grpc_server::{Router, Server};
 
-const USAGE: &str =
-    "bench-server --addr 127.0.0.1:PORT [--stack default|bare] [--runtime grpc|tokio]";
+/// The command line of `bench-server`.
+#[derive(Debug, Parser)]
+#[command(
+    about = "The benchmark services on our server, over h2c.",
+    args_override_self = true
+)]
+struct Args {
+    /// Where to listen.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// The server stack: our default layers around the router, or the router alone.
+    #[arg(long, value_name = "default|bare", default_value = "default")]
+    stack: Stack,
+    /// The tokio runtime settings.
+    #[arg(long, value_name = "grpc|tokio", default_value = "grpc")]
+    runtime: Flavor,
+}
 
 #[derive(Debug)]
 struct Echo;
@@ -57,12 +76,11 @@ impl Streamer for Download {
 }
 
 fn main() -> std::io::Result<()> {
-    let flags = args::or_exit(Flags::from_env(), USAGE);
-    args::or_exit(flags.only(&["addr", "stack", "runtime"]), USAGE);
-    let addr = args::or_exit(args::server_addr(&flags), USAGE);
-    let stack: Stack = args::or_exit(flags.get("stack", Stack::Default), USAGE);
-
-    let flavor = args::or_exit(flags.get("runtime", runtime::Flavor::Grpc), USAGE);
+    let Args {
+        addr,
+        stack,
+        runtime: flavor,
+    } = Args::parse();
     runtime::build(flavor)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         runtime::announce("bench-server", listener.local_addr()?);
@@ -80,4 +98,22 @@ fn main() -> std::io::Result<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_flags_parse() {
+        Args::command().debug_assert();
+        let args =
+            Args::try_parse_from(["bench-server", "--stack", "bare", "--addr", "127.0.0.1:0"])
+                .unwrap();
+        assert_eq!(args.addr.port(), 0);
+        assert_eq!(args.stack, Stack::Bare);
+        assert_eq!(args.runtime, Flavor::Grpc);
+    }
 }

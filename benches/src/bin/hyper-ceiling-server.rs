@@ -15,19 +15,35 @@
 //! it may run on, exits on SIGTERM or Ctrl-C.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use benches::args::{self, Flags, Payload};
+use benches::args::{Payload, DEFAULT_ADDR};
+use benches::runtime::Flavor;
 use benches::{payload, runtime};
 use bytes::Bytes;
+use clap::Parser;
 use http::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-const USAGE: &str = "hyper-ceiling-server --addr 127.0.0.1:PORT [--runtime grpc|tokio]";
+/// The command line of `hyper-ceiling-server`.
+#[derive(Debug, Parser)]
+#[command(
+    about = "A bare hyper HTTP/2 server answering every request with one fixed gRPC response.",
+    args_override_self = true
+)]
+struct Args {
+    /// Where to listen.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// The tokio runtime settings.
+    #[arg(long, value_name = "grpc|tokio", default_value = "tokio")]
+    runtime: Flavor,
+}
 
 /// One data chunk, then trailers.
 struct Fixed {
@@ -59,9 +75,10 @@ impl Body for Fixed {
 }
 
 fn main() -> std::io::Result<()> {
-    let flags = args::or_exit(Flags::from_env(), USAGE);
-    args::or_exit(flags.only(&["addr", "runtime"]), USAGE);
-    let addr = args::or_exit(args::server_addr(&flags), USAGE);
+    let Args {
+        addr,
+        runtime: flavor,
+    } = Args::parse();
 
     let message = prost::Message::encode_to_vec(&payload::reply(Payload::Complex));
     let mut framed = Vec::with_capacity(5 + message.len());
@@ -70,7 +87,6 @@ fn main() -> std::io::Result<()> {
     framed.extend_from_slice(&message);
     let framed = Bytes::from(framed);
 
-    let flavor = args::or_exit(flags.get("runtime", runtime::Flavor::Tokio), USAGE);
     runtime::build(flavor)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         runtime::announce("hyper-ceiling-server", listener.local_addr()?);
@@ -108,4 +124,19 @@ fn main() -> std::io::Result<()> {
             });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_flags_parse() {
+        Args::command().debug_assert();
+        let args = Args::try_parse_from(["hyper-ceiling-server", "--addr=127.0.0.1:0"]).unwrap();
+        assert_eq!(args.addr.port(), 0);
+        assert_eq!(args.runtime, Flavor::Tokio);
+    }
 }

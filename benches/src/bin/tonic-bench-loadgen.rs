@@ -12,7 +12,7 @@
 //! Prints one JSON line (see `benches::load`). Each of the K connections is a tonic
 //! its own `Channel`; the C workers share them round-robin.
 
-use benches::args::{self, Flags, LoadArgs, Mode, LOAD_USAGE};
+use benches::args::{LoadArgs, Mode};
 use benches::load::{self, CallResult};
 use benches::tonic_gen::benchstream::streamer_client::StreamerClient;
 use benches::tonic_gen::benchstream::DownloadRequest;
@@ -23,8 +23,7 @@ use futures_util::StreamExt;
 use tonic::transport::{Channel, Endpoint};
 
 fn main() -> std::io::Result<()> {
-    let flags = args::or_exit(Flags::from_env(), LOAD_USAGE);
-    let args = args::or_exit(LoadArgs::from_flags(&flags), LOAD_USAGE);
+    let args = LoadArgs::from_env();
     let report =
         runtime::build(args.runtime.unwrap_or(runtime::Flavor::Tokio))?.block_on(async {
             let endpoint = Endpoint::from_shared(format!("http://{}", args.addr))

@@ -12,15 +12,32 @@
 //! on a tokio runtime with one worker per CPU it may run on, until SIGTERM
 //! or Ctrl-C.
 
-use benches::args::{self, Flags};
+use std::net::SocketAddr;
+
+use benches::args::DEFAULT_ADDR;
+use benches::runtime::Flavor;
 use benches::tonic_gen::benchstream::streamer_server::{Streamer, StreamerServer};
 use benches::tonic_gen::benchstream::{Chunk, DownloadRequest};
 use benches::tonic_gen::helloworld::greeter_server::{Greeter, GreeterServer};
 use benches::tonic_gen::helloworld::{HelloReply, HelloRequest};
 use benches::{chunks, runtime};
+use clap::Parser;
 use tonic::{Request, Response, Status};
 
-const USAGE: &str = "tonic-bench-server --addr 127.0.0.1:PORT [--runtime grpc|tokio]";
+/// The command line of `tonic-bench-server`.
+#[derive(Debug, Parser)]
+#[command(
+    about = "The benchmark services on tonic's server, over h2c.",
+    args_override_self = true
+)]
+struct Args {
+    /// Where to listen.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// The tokio runtime settings.
+    #[arg(long, value_name = "grpc|tokio", default_value = "tokio")]
+    runtime: Flavor,
+}
 
 #[derive(Debug)]
 struct Echo;
@@ -56,11 +73,11 @@ impl Streamer for Download {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let flags = args::or_exit(Flags::from_env(), USAGE);
-    args::or_exit(flags.only(&["addr", "runtime"]), USAGE);
-    let addr = args::or_exit(args::server_addr(&flags), USAGE);
+    let Args {
+        addr,
+        runtime: flavor,
+    } = Args::parse();
 
-    let flavor = args::or_exit(flags.get("runtime", runtime::Flavor::Tokio), USAGE);
     runtime::build(flavor)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         runtime::announce("tonic-bench-server", listener.local_addr()?);
@@ -73,4 +90,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_flags_parse() {
+        Args::command().debug_assert();
+        let args = Args::try_parse_from(["tonic-bench-server", "--addr=127.0.0.1:0"]).unwrap();
+        assert_eq!(args.addr.port(), 0);
+        assert_eq!(args.runtime, Flavor::Tokio);
+    }
 }

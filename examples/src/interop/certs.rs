@@ -13,10 +13,19 @@
 
 use std::path::PathBuf;
 
+use clap::Parser;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
+
+/// The command line of `interop-certs`.
+#[derive(Debug, Parser)]
+#[command(about = "Generates the interop test PKI (test CA, server and client certificates).")]
+struct Args {
+    /// Where to write the files [default: interop/certs of this repository]
+    out_dir: Option<PathBuf>,
+}
 
 fn name(common_name: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
@@ -31,9 +40,8 @@ fn validity(params: &mut CertificateParams) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
+    let out = Args::parse()
+        .out_dir
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../interop/certs"));
     std::fs::create_dir_all(&out)?;
 
@@ -87,4 +95,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("wrote {}", out.join(file).display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_output_directory_is_an_optional_positional() {
+        Args::command().debug_assert();
+        assert_eq!(
+            Args::try_parse_from(["interop-certs"]).unwrap().out_dir,
+            None
+        );
+        let args = Args::try_parse_from(["interop-certs", "out"]).unwrap();
+        assert_eq!(args.out_dir, Some(PathBuf::from("out")));
+        assert!(Args::try_parse_from(["interop-certs", "a", "b"]).is_err());
+    }
 }

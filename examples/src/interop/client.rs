@@ -17,20 +17,9 @@
 
 use std::time::{Duration, Instant};
 
-use examples::interop::args::Flags;
-use examples::interop::{cases, client_stack, endpoint, Target};
-
-const FLAGS: &[&str] = &[
-    "server_host",
-    "server_port",
-    "test_case",
-    "use_tls",
-    "use_test_ca",
-    "server_host_override",
-    "ca_file",
-    "soak_iterations",
-    "soak_per_iteration_max_acceptable_latency_ms",
-];
+use clap::Parser;
+use examples::interop::args::ClientArgs;
+use examples::interop::{cases, client_stack, endpoint};
 
 /// The longest a single case may take before it counts as failed.
 const CASE_LIMIT: Duration = Duration::from_secs(60);
@@ -48,28 +37,10 @@ async fn main() {
 }
 
 async fn run() -> Result<bool, grpc_core::BoxError> {
-    let flags = Flags::parse(std::env::args().skip(1), FLAGS)?;
-    let target = Target {
-        host: flags.get("server_host").unwrap_or("localhost").to_owned(),
-        port: flags
-            .get("server_port")
-            .ok_or("--server_port is required")?
-            .parse()?,
-        use_tls: flags.parse_or("use_tls", false)?,
-        use_test_ca: flags.parse_or("use_test_ca", false)?,
-        server_host_override: flags
-            .get("server_host_override")
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned),
-        ca_file: flags.get("ca_file").map(str::to_owned),
-    };
-    let options = cases::Options {
-        soak_iterations: flags.parse_or("soak_iterations", 200)?,
-        soak_max_latency: Duration::from_millis(
-            flags.parse_or("soak_per_iteration_max_acceptable_latency_ms", 1000)?,
-        ),
-    };
-    let names: Vec<&str> = match flags.get("test_case").unwrap_or("large_unary") {
+    let args = ClientArgs::parse();
+    let target = args.target();
+    let options = args.options();
+    let names: Vec<&str> = match args.test_case.as_str() {
         "all" => cases::ALL.to_vec(),
         list => list.split(',').map(str::trim).collect(),
     };

@@ -10,7 +10,8 @@
 //! `*.test.google.fr`, `localhost` and `127.0.0.1`). Prints `listening on
 //! ADDR` once it accepts connections; stops on Ctrl-C.
 
-use examples::interop::args::Flags;
+use clap::Parser;
+use examples::interop::args::ServerArgs;
 use examples::interop::{serve, test_server_tls};
 use tokio::net::TcpListener;
 
@@ -23,9 +24,7 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let flags = Flags::parse(std::env::args().skip(1), &["port", "use_tls"])?;
-    let port: u16 = flags.parse_or("port", 10000)?;
-    let use_tls: bool = flags.parse_or("use_tls", false)?;
+    let ServerArgs { port, use_tls } = ServerArgs::parse();
     let listener = TcpListener::bind(("0.0.0.0", port)).await?;
     let addr = listener.local_addr()?;
     let tls = use_tls.then(test_server_tls);
