@@ -35,7 +35,7 @@ use grpc_core::codec::BytesCodec;
 use grpc_core::{GrpcBody, GrpcMethod, Request, Response, Status};
 use grpc_layers::compression::CompressionLayer;
 use grpc_layers::deadline::ServerDeadlineLayer;
-use grpc_layers::limits::LimitsLayer;
+use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::status::ServerStatusLayer;
 use grpc_server::{handler, Router};
 use http::HeaderValue;
@@ -128,7 +128,7 @@ fn stack_overhead(c: &mut Criterion) {
     group.bench_function("router+status", |b| b.iter(|| call(&status, &framed)));
     let deadline = ServerDeadlineLayer::new().layer(router());
     group.bench_function("router+deadline", |b| b.iter(|| call(&deadline, &framed)));
-    let limits = LimitsLayer::server().layer(router());
+    let limits = ServerLimitsLayer::new().layer(router());
     group.bench_function("router+limits", |b| b.iter(|| call(&limits, &framed)));
     let compression = CompressionLayer::server().layer(router());
     group.bench_function("router+compression", |b| {

@@ -48,7 +48,7 @@ async fn answer(request: http::Request<GrpcBody>) -> Result<http::Response<GrpcB
         .message()
         .await
         .ok_or_else(|| Status::internal("the request carried no message"))??;
-    if frame.compressed() {
+    if frame.is_compressed() {
         return Err(Status::internal("a compressed message reached the handler"));
     }
     let request = EchoRequest::decode(frame.into_payload())

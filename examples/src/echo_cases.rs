@@ -54,8 +54,8 @@ pub const CASES: [&str; 8] = [
 /// Runs one case by name.
 pub async fn run(name: &str, channel: Channel) -> CaseResult {
     let client = EchoClient::new(channel.clone())
-        .max_decoding_message_size(8 << 20)
-        .max_encoding_message_size(8 << 20);
+        .max_receive_message_size(8 << 20)
+        .max_send_message_size(8 << 20);
     match name {
         "unary_with_metadata" => unary_with_metadata(client).await,
         "server_streaming" => server_streaming(client).await,

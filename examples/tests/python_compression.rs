@@ -253,8 +253,8 @@ async fn bounded<F: std::future::Future>(future: F) -> Result<F::Output, String>
 async fn run_cases<S: GrpcService + Clone>(service: S) -> Vec<(&'static str, Result<(), String>)> {
     let client = || {
         EchoClient::new(service.clone())
-            .max_decoding_message_size(8 << 20)
-            .max_encoding_message_size(8 << 20)
+            .max_receive_message_size(8 << 20)
+            .max_send_message_size(8 << 20)
     };
     let mut results = Vec::new();
 

@@ -19,7 +19,7 @@ use grpc_core::deadline::Deadline;
 use grpc_core::{Code, GrpcBody, Request};
 use grpc_layers::compression::{CompressionLayer, Encoding};
 use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
-use grpc_layers::limits::LimitsLayer;
+use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::status::ServerStatusLayer;
 use grpc_server::{Router, Server};
 use support::LIMIT;
@@ -92,7 +92,7 @@ async fn a_users_layer_goes_between_two_of_ours() {
             counter.fetch_add(1, Ordering::SeqCst);
             request
         })
-        .layer(LimitsLayer::server().max_receive(1024))
+        .layer(ServerLimitsLayer::new().max_receive_message_size(1024))
         .layer(CompressionLayer::server())
         .service(router);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -41,17 +41,19 @@ pub(crate) fn generate(service: &ServiceModel) -> TokenStream {
                 }
 
                 /// Sets the largest reply message accepted from the server
-                /// (default 4 MiB); a larger one fails the call with
+                /// (default 4 MiB; a narrower limit of the call or of a
+                /// layer wins); a larger one fails the call with
                 /// `RESOURCE_EXHAUSTED`.
-                pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
-                    self.inner = self.inner.max_decoding_message_size(limit);
+                pub fn max_receive_message_size(mut self, limit: usize) -> Self {
+                    self.inner = self.inner.max_receive_message_size(limit);
                     self
                 }
 
                 /// Sets the largest request message sent to the server
-                /// (default `i32::MAX`).
-                pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
-                    self.inner = self.inner.max_encoding_message_size(limit);
+                /// (default `i32::MAX`; a narrower limit of the call or of a
+                /// layer wins).
+                pub fn max_send_message_size(mut self, limit: usize) -> Self {
+                    self.inner = self.inner.max_send_message_size(limit);
                     self
                 }
 
@@ -123,11 +125,7 @@ fn call(service: &ServiceModel, method: &MethodModel) -> TokenStream {
 }
 
 /// Methods of the generated client that are not RPCs.
-const OWN_METHODS: &[&str] = &[
-    "new",
-    "max_decoding_message_size",
-    "max_encoding_message_size",
-];
+const OWN_METHODS: &[&str] = &["new", "max_receive_message_size", "max_send_message_size"];
 
 /// The client method name: the snake_case method name, with a trailing `_`
 /// when it would collide with one of the client's own methods.

@@ -39,8 +39,8 @@
 //! - `echo_client`: `EchoClient<S>` over any `grpc_client::GrpcService`
 //!   (such as a `Channel`), with one `async fn` per RPC that takes a message
 //!   or a `Request` (a stream, or a `Request` around one, when the client
-//!   streams), plus `max_decoding_message_size` and
-//!   `max_encoding_message_size`. An RPC whose name would collide with one
+//!   streams), plus `max_receive_message_size` and
+//!   `max_send_message_size`. An RPC whose name would collide with one
 //!   of these (or with `new`) gets a trailing `_` on the client.
 //!
 //! Method names are `snake_case` (keywords become raw identifiers such as

@@ -226,13 +226,13 @@ fn client_methods_take_messages_or_streams_and_return_typed_responses() {
     );
     assert_contains(
         &code,
-        "pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
-             self.inner = self.inner.max_decoding_message_size(limit);",
+        "pub fn max_receive_message_size(mut self, limit: usize) -> Self {
+             self.inner = self.inner.max_receive_message_size(limit);",
     );
     assert_contains(
         &code,
-        "pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
-             self.inner = self.inner.max_encoding_message_size(limit);",
+        "pub fn max_send_message_size(mut self, limit: usize) -> Self {
+             self.inner = self.inner.max_send_message_size(limit);",
     );
     assert_contains(
         &code,
@@ -371,7 +371,7 @@ fn rust_keywords_in_method_names_are_escaped() {
           rpc Async(Empty) returns (stream Empty);
           rpc Self(Empty) returns (Empty);
           rpc New(Empty) returns (Empty);
-          rpc MaxDecodingMessageSize(Empty) returns (Empty);
+          rpc MaxReceiveMessageSize(Empty) returns (Empty);
         }
         message Empty {}
         "#,
@@ -389,8 +389,8 @@ fn rust_keywords_in_method_names_are_escaped() {
     assert_contains(&code, "GrpcMethod::new(\"kw.Lookup\", \"Type\")");
     // Names of the client's own methods move aside on the client only.
     assert_contains(&code, "pub async fn new_(&mut self,");
-    assert_contains(&code, "pub async fn max_decoding_message_size_(&mut self,");
-    assert_contains(&code, "fn max_decoding_message_size(&self,");
+    assert_contains(&code, "pub async fn max_receive_message_size_(&mut self,");
+    assert_contains(&code, "fn max_receive_message_size(&self,");
     assert_contains(
         &code,
         "#[allow(clippy::wrong_self_convention)] fn new(&self,",

@@ -54,12 +54,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::codec::framing::{
-    encode_message, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
-};
+use grpc_core::codec::framing::encode_message;
 use grpc_core::codec::Codec;
+use grpc_core::limits::MessageLimits;
 use grpc_core::metadata::MetadataMap;
-use grpc_core::{GrpcBody, GrpcMethod, Status, Streaming};
+use grpc_core::{GrpcBody, GrpcMethod, Request, Status, Streaming};
 use http::Extensions;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
@@ -75,8 +74,8 @@ type Head = Result<http::Response<GrpcBody>, Status>;
 /// One gRPC call driven step by step; see the [module docs](self).
 pub struct Call<C: Codec> {
     codec: C,
-    max_decoding_message_size: usize,
-    max_encoding_message_size: usize,
+    /// The call's limits, as its request head's extensions carry them.
+    limits: MessageLimits,
     /// Feeds the request body; `None` once the request side ended.
     sender: Option<mpsc::Sender<Bytes>>,
     canceller: Canceller,
@@ -99,14 +98,22 @@ enum Progress<T> {
 
 impl<C: Codec> Call<C> {
     /// Starts a call: waits until `service` is ready, then sends the request
-    /// head with `metadata` (the path is `/{service}/{method}`).
+    /// head (the path is `/{service}/{method}`).
+    ///
+    /// The head is a [`MetadataMap`], or a [`Request<()>`] whose extensions
+    /// also go with the call (a [`MessageLimits`] for its message size
+    /// limits, a deadline, a compression choice, for the layers that read
+    /// them). The call's limits are the ones its extensions carry, merged
+    /// by the one rule of [`grpc_core::limits`] (4 MiB received and
+    /// `i32::MAX` sent when none asks otherwise); layers in the stack may
+    /// narrow them further.
     ///
     /// The response future is spawned on the tokio runtime, so this needs
     /// one.
     pub async fn start<S>(
         service: &mut S,
         method: GrpcMethod,
-        metadata: MetadataMap,
+        head: impl Into<Request<()>>,
         codec: C,
     ) -> Result<Call<C>, Status>
     where
@@ -116,9 +123,11 @@ impl<C: Codec> Call<C> {
         poll_fn(|cx| service.poll_ready(cx))
             .await
             .map_err(|e| status_from_error(e.into()))?;
+        let (metadata, mut extensions, ()) = head.into().into_parts();
+        let limits = MessageLimits::default().apply(&mut extensions);
         let (sender, receiver) = mpsc::channel(1);
-        let (canceller, body) = cancel::link(ChannelBody { receiver });
-        let request = build_request(metadata, Extensions::new(), method, GrpcBody::new(body))?;
+        let (canceller, body) = cancel::link(MpscBody { receiver });
+        let request = build_request(metadata, extensions, method, GrpcBody::new(body))?;
         let response = service.call(request);
         let task = tokio::spawn(async move {
             match response.await {
@@ -128,27 +137,13 @@ impl<C: Codec> Call<C> {
         });
         Ok(Call {
             codec,
-            max_decoding_message_size: DEFAULT_MAX_RECV_MESSAGE_SIZE,
-            max_encoding_message_size: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+            limits,
             sender: Some(sender),
             canceller,
             initial_metadata: MetadataMap::new(),
             extensions: Extensions::new(),
             response: Progress::Pending(task),
         })
-    }
-
-    /// Sets the largest message accepted from the server (default 4 MiB).
-    /// Takes effect if set before the response head is received.
-    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
-        self.max_decoding_message_size = limit;
-        self
-    }
-
-    /// Sets the largest message sent to the server (default `i32::MAX`).
-    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
-        self.max_encoding_message_size = limit;
-        self
     }
 
     /// Sends one message; waits while the stream is flow-controlled.
@@ -165,7 +160,7 @@ impl<C: Codec> Call<C> {
                 "the request side of this call has already ended",
             ));
         };
-        let bytes = encode_message(&mut self.codec, message, self.max_encoding_message_size)?;
+        let bytes = encode_message(&mut self.codec, message, self.limits.max_send())?;
         if sender.send(bytes).await.is_ok() {
             return Ok(());
         }
@@ -268,7 +263,7 @@ impl<C: Codec> Call<C> {
                 let stream = Streaming::new_response(
                     head.body,
                     self.codec.clone(),
-                    self.max_decoding_message_size,
+                    self.limits.max_receive(),
                 );
                 self.response = Progress::Streaming(stream);
                 Ok(())
@@ -307,14 +302,15 @@ impl<C: Codec> fmt::Debug for Call<C> {
     }
 }
 
-/// The request body of a [`Call`]: messages from the bounded channel, and
-/// the end of the stream once the sender is dropped.
+/// The request body of a [`Call`], fed through a bounded mpsc channel:
+/// the messages sent into it, and the end of the stream once the sender is
+/// dropped.
 #[derive(Debug)]
-struct ChannelBody {
+struct MpscBody {
     receiver: mpsc::Receiver<Bytes>,
 }
 
-impl Body for ChannelBody {
+impl Body for MpscBody {
     type Data = Bytes;
     type Error = Status;
 
@@ -329,5 +325,44 @@ impl Body for ChannelBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grpc_core::codec::BytesCodec;
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    #[tokio::test]
+    async fn the_limits_of_the_request_head_go_with_the_call_and_bound_it() {
+        let seen = Arc::new(Mutex::new(None));
+        let record = seen.clone();
+        let mut service = tower::service_fn(move |request: http::Request<GrpcBody>| {
+            *record.lock().unwrap() = request.extensions().get::<MessageLimits>().copied();
+            let mut response = http::Response::new(GrpcBody::empty());
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                grpc_core::headers::APPLICATION_GRPC,
+            );
+            std::future::ready(Ok::<_, Infallible>(response))
+        });
+        let mut head = Request::new(());
+        head.extensions_mut().insert(MessageLimits::new(100, 3));
+        let mut call = Call::start(
+            &mut service,
+            GrpcMethod::new("pkg.Svc", "M"),
+            head,
+            BytesCodec,
+        )
+        .await
+        .unwrap();
+        assert_eq!(*seen.lock().unwrap(), Some(MessageLimits::new(100, 3)));
+        let status = call
+            .send_message(Bytes::from_static(b"four"))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), grpc_core::Code::ResourceExhausted);
     }
 }

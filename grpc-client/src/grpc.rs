@@ -21,14 +21,16 @@
 //! # Limits
 //!
 //! Received messages longer than
-//! [`max_decoding_message_size`](Grpc::max_decoding_message_size) (4 MiB by
+//! [`max_receive_message_size`](Grpc::max_receive_message_size) (4 MiB by
 //! default) fail with `RESOURCE_EXHAUSTED`; sent messages longer than
-//! [`max_encoding_message_size`](Grpc::max_encoding_message_size)
-//! (`i32::MAX` by default) fail the call with `RESOURCE_EXHAUSTED` before
-//! anything is sent (unary) or reset the stream (streaming). A
-//! [`MessageLimits`] in a request's extensions sets both limits for that
-//! call; otherwise the client's limits are put there, so layers in the
-//! channel stack (decompression) apply the same ones.
+//! [`max_send_message_size`](Grpc::max_send_message_size) (`i32::MAX` by
+//! default) fail the call with `RESOURCE_EXHAUSTED` before anything is sent
+//! (unary) or reset the stream (streaming). A [`MessageLimits`] in a
+//! request's extensions asks for limits for that call; by the one rule of
+//! [`grpc_core::limits`] the narrowest of it and the client's wins, and the
+//! merged limits go into the extensions, so layers in the channel stack
+//! (a limits layer, decompression) apply the same ones, each narrowing them
+//! further if it asks for less.
 //!
 //! # Cancellation
 //!
@@ -40,10 +42,9 @@ use std::future::poll_fn;
 
 use futures_core::Stream;
 use futures_util::StreamExt;
-use grpc_core::codec::framing::{
-    encode_message, MessageLimits, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
-};
+use grpc_core::codec::framing::encode_message;
 use grpc_core::codec::{Codec, EncodeBody};
+use grpc_core::limits::MessageLimits;
 use grpc_core::{GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
 
 use crate::cancel::{self, GuardedBody};
@@ -72,8 +73,8 @@ use crate::status::status_from_error;
 #[derive(Debug, Clone)]
 pub struct Grpc<S> {
     inner: S,
-    max_decoding_message_size: usize,
-    max_encoding_message_size: usize,
+    /// The limits this client asks for (none by default).
+    limits: MessageLimits,
 }
 
 impl<S> Grpc<S> {
@@ -81,20 +82,21 @@ impl<S> Grpc<S> {
     pub fn new(inner: S) -> Self {
         Grpc {
             inner,
-            max_decoding_message_size: DEFAULT_MAX_RECV_MESSAGE_SIZE,
-            max_encoding_message_size: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+            limits: MessageLimits::default(),
         }
     }
 
-    /// Sets the largest message accepted from the server (default 4 MiB).
-    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
-        self.max_decoding_message_size = limit;
+    /// Sets the largest message accepted from the server (default 4 MiB;
+    /// a narrower limit of the call or of a layer wins).
+    pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
+        self.limits = self.limits.with_max_receive(bytes);
         self
     }
 
-    /// Sets the largest message sent to the server (default `i32::MAX`).
-    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
-        self.max_encoding_message_size = limit;
+    /// Sets the largest message sent to the server (default `i32::MAX`;
+    /// a narrower limit of the call or of a layer wins).
+    pub fn max_send_message_size(mut self, bytes: usize) -> Self {
+        self.limits = self.limits.with_max_send(bytes);
         self
     }
 
@@ -127,7 +129,7 @@ impl<S: GrpcService> Grpc<S> {
         let bytes = encode_message(&mut codec, message, limits.max_send())?;
         let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
         let head = self.send(request).await?;
-        read_single(head, codec, limits.max_recv()).await
+        read_single(head, codec, limits.max_receive()).await
     }
 
     /// One message in, a stream of messages out.
@@ -142,7 +144,7 @@ impl<S: GrpcService> Grpc<S> {
         let bytes = encode_message(&mut codec, message, limits.max_send())?;
         let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
         let head = self.send(request).await?;
-        Ok(read_stream(head, codec, limits.max_recv()))
+        Ok(read_stream(head, codec, limits.max_receive()))
     }
 
     /// A stream of messages in, one message out.
@@ -160,7 +162,7 @@ impl<S: GrpcService> Grpc<S> {
             self.streaming_request(request, method, codec.clone())?;
         let mut head = self.send(request).await?;
         head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
-        read_single(head, codec, limits.max_recv()).await
+        read_single(head, codec, limits.max_receive()).await
     }
 
     /// A stream of messages in, a stream of messages out.
@@ -178,23 +180,14 @@ impl<S: GrpcService> Grpc<S> {
             self.streaming_request(request, method, codec.clone())?;
         let mut head = self.send(request).await?;
         head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
-        Ok(read_stream(head, codec, limits.max_recv()))
+        Ok(read_stream(head, codec, limits.max_receive()))
     }
 
-    /// The limits of one call: a [`MessageLimits`] the caller put in the
-    /// request extensions wins over this client's; either way the limits
-    /// end up in the extensions, so layers further in (decompression) apply
-    /// the same ones.
+    /// The limits of one call: this client's merged into the request
+    /// extensions by the one rule (the narrowest wins), so layers further
+    /// in apply the same ones.
     fn limits(&self, extensions: &mut http::Extensions) -> MessageLimits {
-        if let Some(limits) = extensions.get::<MessageLimits>() {
-            return *limits;
-        }
-        let limits = MessageLimits::new(
-            self.max_decoding_message_size,
-            self.max_encoding_message_size,
-        );
-        extensions.insert(limits);
-        limits
+        self.limits.apply(extensions)
     }
 
     /// The request of a client-streaming or bidi call, with the canceller
@@ -295,8 +288,8 @@ mod tests {
     async fn the_method_and_the_limits_travel_in_the_request_extensions() {
         let (service, seen) = recording();
         let mut grpc = Grpc::new(service)
-            .max_decoding_message_size(100)
-            .max_encoding_message_size(50);
+            .max_receive_message_size(100)
+            .max_send_message_size(50);
         grpc.unary(Request::new(Bytes::new()), METHOD, BytesCodec)
             .await
             .unwrap();

@@ -16,7 +16,7 @@
 //! |---|---|
 //! | [`ClientStatusLayer`] | outermost: every error from inside (transport, deadline, limits) becomes a [`Status`](grpc_core::Status), the cause kept as its `source()` |
 //! | [`ClientDeadlineLayer`] | sends `grpc-timeout` for a call's deadline (its `Deadline` extension, or one propagated from the handler making the call) and enforces it locally |
-//! | [`LimitsLayer::client`] | refuses oversized messages on the wire, and tells decompression the call's limits |
+//! | [`ClientLimitsLayer`] | refuses oversized messages on the wire, and tells decompression the call's limits |
 //! | [`CompressionLayer::client`] | next to the channel: decompresses responses (bounded by the limits above), compresses requests when configured |
 //!
 //! To change anything, write the chain out with your own layers and
@@ -26,7 +26,7 @@
 
 use grpc_layers::compression::CompressionLayer;
 use grpc_layers::deadline::ClientDeadlineLayer;
-use grpc_layers::limits::LimitsLayer;
+use grpc_layers::limits::ClientLimitsLayer;
 use grpc_layers::status::{ClientStatusLayer, DefaultMapper};
 use tower::layer::util::{Identity, Stack};
 use tower::ServiceBuilder;
@@ -35,7 +35,7 @@ use tower::ServiceBuilder;
 pub type DefaultLayers = Stack<
     CompressionLayer,
     Stack<
-        LimitsLayer,
+        ClientLimitsLayer,
         Stack<ClientDeadlineLayer, Stack<ClientStatusLayer<DefaultMapper>, Identity>>,
     >,
 >;
@@ -48,6 +48,6 @@ pub fn default_layers() -> ServiceBuilder<DefaultLayers> {
     ServiceBuilder::new()
         .layer(ClientStatusLayer::new().mapper(crate::status::mapper()))
         .layer(ClientDeadlineLayer::new())
-        .layer(LimitsLayer::client())
+        .layer(ClientLimitsLayer::new())
         .layer(CompressionLayer::client())
 }

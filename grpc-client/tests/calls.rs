@@ -201,7 +201,7 @@ async fn a_message_over_the_receive_limit_is_resource_exhausted() {
         )
     })
     .await;
-    let mut grpc = client(&server).max_decoding_message_size(99);
+    let mut grpc = client(&server).max_receive_message_size(99);
     let status = bounded(grpc.unary(Request::new(Bytes::new()), METHOD, BytesCodec))
         .await
         .unwrap_err();
@@ -212,7 +212,7 @@ async fn a_message_over_the_receive_limit_is_resource_exhausted() {
 async fn a_message_over_the_send_limit_fails_before_anything_is_sent() {
     let server =
         TestServer::start(|_req| async { http_response(500, "text/plain", "unreachable") }).await;
-    let mut grpc = client(&server).max_encoding_message_size(3);
+    let mut grpc = client(&server).max_send_message_size(3);
     let status = bounded(grpc.unary(
         Request::new(Bytes::from_static(b"four")),
         METHOD,

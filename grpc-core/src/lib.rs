@@ -9,6 +9,8 @@
 //!   5-byte framing ([`Deframer`](codec::Deframer),
 //!   [`encode_message`](codec::framing::encode_message),
 //!   [`EncodeBody`](codec::EncodeBody));
+//! - [`limits`]: [`MessageLimits`], a call's message size limits, and the
+//!   one rule by which they combine (the narrowest wins);
 //! - [`timeout`]: `grpc-timeout` parse and format;
 //! - [`status::mapping`]: the one table from HTTP/2 error codes, HTTP
 //!   statuses and broken connections to gRPC codes;
@@ -28,6 +30,7 @@ pub mod codec;
 pub mod deadline;
 pub mod error;
 pub mod headers;
+pub mod limits;
 pub mod metadata;
 pub mod method;
 mod request;
@@ -41,6 +44,7 @@ pub mod timeout;
 
 pub use body::GrpcBody;
 pub use error::BoxError;
+pub use limits::MessageLimits;
 pub use metadata::MetadataMap;
 pub use method::GrpcMethod;
 pub use request::{IntoRequest, IntoStreamingRequest, Request, Response};

@@ -93,6 +93,14 @@ impl<T> Request<T> {
     }
 }
 
+/// A request head with this metadata and no extensions: what a call that
+/// sends its messages later starts from.
+impl From<MetadataMap> for Request<()> {
+    fn from(metadata: MetadataMap) -> Self {
+        Request::from_parts(metadata, Extensions::new(), ())
+    }
+}
+
 /// A typed gRPC response: the message (or stream of messages), the initial
 /// metadata (response headers), the trailing metadata and extensions.
 #[derive(Debug, Default)]

@@ -4,16 +4,15 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
 use futures_core::Stream;
 
 use crate::body::GrpcBody;
-use crate::codec::{Codec, Deframer};
+use crate::codec::{decode_message, Codec, Deframer, Frame};
 use crate::headers::GRPC_STATUS;
 use crate::metadata::MetadataMap;
 use crate::{Code, Status};
 
-type DecodeFn<T> = Box<dyn FnMut(Bytes) -> Result<T, Status> + Send + Sync>;
+type DecodeFn<T> = Box<dyn FnMut(Frame) -> Result<T, Status> + Send + Sync>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -60,7 +59,7 @@ impl<T> Streaming<T> {
     {
         Streaming {
             deframer: Deframer::new(body, max),
-            decode: Box::new(move |bytes| codec.decode(bytes)),
+            decode: Box::new(move |frame| decode_message(&mut codec, frame)),
             role,
             trailers: None,
             done: false,
@@ -87,21 +86,13 @@ impl<T> Streaming<T> {
             return Poll::Ready(Ok(None));
         }
         match ready!(Pin::new(&mut self.deframer).poll_message(cx)) {
-            Some(Ok(frame)) => {
-                if frame.compressed() {
+            Some(Ok(frame)) => match (self.decode)(frame) {
+                Ok(item) => Poll::Ready(Ok(Some(item))),
+                Err(status) => {
                     self.done = true;
-                    return Poll::Ready(Err(Status::internal(
-                        "received a compressed message but no decompression is configured",
-                    )));
+                    Poll::Ready(Err(status))
                 }
-                match (self.decode)(frame.into_payload()) {
-                    Ok(item) => Poll::Ready(Ok(Some(item))),
-                    Err(status) => {
-                        self.done = true;
-                        Poll::Ready(Err(status))
-                    }
-                }
-            }
+            },
             Some(Err(status)) => {
                 self.done = true;
                 Poll::Ready(Err(status))

@@ -308,8 +308,8 @@ fn client(
         .service(channel(addr));
     (
         Grpc::new(service)
-            .max_decoding_message_size(8 << 20)
-            .max_encoding_message_size(8 << 20),
+            .max_receive_message_size(8 << 20)
+            .max_send_message_size(8 << 20),
         wire,
     )
 }
@@ -591,7 +591,7 @@ async fn the_receive_limit_holds_for_the_inflated_size_both_ways() {
         server.addr,
         CompressionLayer::client().send_compressed(encoding),
     );
-    let mut grpc = grpc.max_decoding_message_size(1 << 20);
+    let mut grpc = grpc.max_receive_message_size(1 << 20);
     let mut request = Request::new(stream::iter([Bytes::from(vec![0u8; 2 << 20])]));
     // The request itself is fine for the server.
     request

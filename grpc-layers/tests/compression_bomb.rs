@@ -21,8 +21,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use grpc_client::{Channel, Endpoint, Grpc};
-use grpc_core::codec::framing::{encode_raw, DEFAULT_MAX_RECV_MESSAGE_SIZE};
+use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::BytesCodec;
+use grpc_core::limits::DEFAULT_MAX_RECEIVE_MESSAGE_SIZE;
 use grpc_core::{Code, GrpcBody, GrpcMethod, Request, Response, Status};
 use grpc_layers::compression::{CompressionLayer, Encoding, EncodingSet};
 use grpc_server::{handler, Router, Server};
@@ -40,7 +41,7 @@ const INFLATED: usize = 1 << 30;
 /// Bombs are built from this many zeros at a time.
 const CHUNK: usize = 1 << 20;
 /// The receive limit in force: the default on both sides.
-const RECV_LIMIT: usize = DEFAULT_MAX_RECV_MESSAGE_SIZE;
+const RECV_LIMIT: usize = DEFAULT_MAX_RECEIVE_MESSAGE_SIZE;
 /// The bound on the peak heap growth of one call.
 const BOUND: usize = 3 * RECV_LIMIT;
 

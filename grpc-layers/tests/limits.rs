@@ -1,6 +1,6 @@
 //! Message limits end to end, over real HTTP/2 on 127.0.0.1: `grpc-server`
-//! behind `LimitsLayer::server()`, `grpc-client` with and without
-//! `LimitsLayer::client()`. A message over a limit ends its own call with
+//! behind `ServerLimitsLayer`, `grpc-client` with and without
+//! `ClientLimitsLayer`. A message over a limit ends its own call with
 //! RESOURCE_EXHAUSTED; the connection goes on serving other calls.
 #![cfg(feature = "limits")]
 
@@ -16,7 +16,7 @@ use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::BytesCodec;
 use grpc_core::headers::APPLICATION_GRPC;
 use grpc_core::{Code, GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
-use grpc_layers::limits::LimitsLayer;
+use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
 use grpc_server::{handler, PeerAddr, Router, Server};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -173,7 +173,7 @@ async fn a_request_message_over_the_servers_limit_mid_stream_is_resource_exhaust
     let peers = Peers::default();
     let server = serve(
         ServiceBuilder::new()
-            .layer(LimitsLayer::server().max_receive(1024))
+            .layer(ServerLimitsLayer::new().max_receive_message_size(1024))
             .service(router(&peers)),
     )
     .await;
@@ -196,7 +196,7 @@ async fn a_response_message_over_the_servers_send_limit_ends_the_call_with_resou
     let peers = Peers::default();
     let server = serve(
         ServiceBuilder::new()
-            .layer(LimitsLayer::server().max_send(1024))
+            .layer(ServerLimitsLayer::new().max_send_message_size(1024))
             .service(router(&peers)),
     )
     .await;
@@ -217,7 +217,7 @@ async fn a_response_message_over_the_clients_limit_ends_the_call_with_resource_e
     let server = serve(router(&peers)).await;
     let mut grpc = Grpc::new(
         ServiceBuilder::new()
-            .layer(LimitsLayer::client().max_receive(1024))
+            .layer(ClientLimitsLayer::new().max_receive_message_size(1024))
             .service(channel(&server)),
     );
 
@@ -236,7 +236,7 @@ async fn a_request_message_over_the_clients_send_limit_ends_the_call_with_resour
     let server = serve(router(&peers)).await;
     let mut grpc = Grpc::new(
         ServiceBuilder::new()
-            .layer(LimitsLayer::client().max_send(1024))
+            .layer(ClientLimitsLayer::new().max_send_message_size(1024))
             .service(channel(&server)),
     );
 
@@ -259,11 +259,11 @@ async fn the_servers_receive_limit_reaches_the_handlers_through_the_extension() 
     let peers = Peers::default();
     let server = serve(
         ServiceBuilder::new()
-            .layer(LimitsLayer::server().max_receive(6 << 20))
+            .layer(ServerLimitsLayer::new().max_receive_message_size(6 << 20))
             .service(router(&peers)),
     )
     .await;
-    let mut grpc = Grpc::new(channel(&server)).max_decoding_message_size(6 << 20);
+    let mut grpc = Grpc::new(channel(&server)).max_receive_message_size(6 << 20);
     let (echoed, status) = echo(&mut grpc, &[5 << 20]).await;
     assert!(status.is_ok(), "{status:?}");
     assert_eq!(echoed, [5 << 20]);

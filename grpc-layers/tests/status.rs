@@ -389,7 +389,7 @@ async fn h2_reset_reasons_map_to_the_codes_of_the_grpc_http2_spec() {
 mod full_stack {
     use grpc_layers::compression::{CompressionLayer, Encoding};
     use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
-    use grpc_layers::limits::LimitsLayer;
+    use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
 
     use super::*;
 
@@ -397,7 +397,7 @@ mod full_stack {
         serve(
             ServiceBuilder::new()
                 .layer(ServerStatusLayer::new())
-                .layer(LimitsLayer::server().max_receive(64 << 10))
+                .layer(ServerLimitsLayer::new().max_receive_message_size(64 << 10))
                 .layer(ServerDeadlineLayer::new())
                 .layer(CompressionLayer::server().send_compressed(Encoding::Gzip))
                 .service(router(peers)),
@@ -410,7 +410,7 @@ mod full_stack {
             ServiceBuilder::new()
                 .layer(ClientStatusLayer::new().mapper(grpc_client::status::mapper()))
                 .layer(ClientDeadlineLayer::new())
-                .layer(LimitsLayer::client())
+                .layer(ClientLimitsLayer::new())
                 .layer(CompressionLayer::client().send_compressed(Encoding::Gzip))
                 .service(channel(server.addr)),
         )

@@ -17,7 +17,7 @@
 //! |---|---|
 //! | [`ServerStatusLayer`] | outermost, so an error or a panic from any layer inside becomes a trailers-only status and the stack's error type is `Infallible` |
 //! | [`ServerDeadlineLayer`] | enforces `grpc-timeout` over everything inside it, the handler and its response stream included |
-//! | [`LimitsLayer::server`] | refuses oversized messages on the wire, and tells the layers inside (decompression, handler adapters) the call's limits |
+//! | [`ServerLimitsLayer`] | refuses oversized messages on the wire, and tells the layers inside (decompression, handler adapters) the call's limits |
 //! | [`CompressionLayer::server`] | innermost, next to the handlers: decompresses requests (bounded by the limits above) and compresses responses the client can read |
 //!
 //! Nothing is hidden: [`default_layers`] is exactly this chain, so to
@@ -26,7 +26,7 @@
 //! ```
 //! use grpc_layers::compression::{CompressionLayer, Encoding};
 //! use grpc_layers::deadline::ServerDeadlineLayer;
-//! use grpc_layers::limits::LimitsLayer;
+//! use grpc_layers::limits::ServerLimitsLayer;
 //! use grpc_layers::status::ServerStatusLayer;
 //! use tower::ServiceBuilder;
 //!
@@ -34,7 +34,7 @@
 //!     .layer(ServerStatusLayer::new())
 //!     .layer(ServerDeadlineLayer::new())
 //!     // ... your own layer here, e.g. authentication or a concurrency limit ...
-//!     .layer(LimitsLayer::server().max_receive(16 << 20))
+//!     .layer(ServerLimitsLayer::new().max_receive_message_size(16 << 20))
 //!     .layer(CompressionLayer::server().send_compressed(Encoding::Gzip));
 //! let service = layers.service(grpc_server::Router::new());
 //! # let _ = service;
@@ -44,7 +44,7 @@
 
 use grpc_layers::compression::CompressionLayer;
 use grpc_layers::deadline::ServerDeadlineLayer;
-use grpc_layers::limits::LimitsLayer;
+use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::status::ServerStatusLayer;
 use tower::layer::util::{Identity, Stack};
 use tower::ServiceBuilder;
@@ -52,7 +52,7 @@ use tower::ServiceBuilder;
 /// The type of [`default_layers`]: innermost layer first, as tower nests them.
 pub type DefaultLayers = Stack<
     CompressionLayer,
-    Stack<LimitsLayer, Stack<ServerDeadlineLayer, Stack<ServerStatusLayer, Identity>>>,
+    Stack<ServerLimitsLayer, Stack<ServerDeadlineLayer, Stack<ServerStatusLayer, Identity>>>,
 >;
 
 /// The default server stack; see the [module docs](self).
@@ -64,6 +64,6 @@ pub fn default_layers() -> ServiceBuilder<DefaultLayers> {
     ServiceBuilder::new()
         .layer(ServerStatusLayer::new())
         .layer(ServerDeadlineLayer::new())
-        .layer(LimitsLayer::server())
+        .layer(ServerLimitsLayer::new())
         .layer(CompressionLayer::server())
 }

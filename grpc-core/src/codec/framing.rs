@@ -23,7 +23,7 @@
 //! let mut deframer = Deframer::new(Full::new(Bytes::from(wire)), 1024);
 //! let first = deframer.message().await.unwrap().unwrap();
 //! assert_eq!(first.payload(), "hello");
-//! assert!(!first.compressed());
+//! assert!(!first.is_compressed());
 //! assert_eq!(deframer.message().await.unwrap().unwrap().payload(), "world");
 //! assert!(deframer.message().await.is_none());
 //! # }
@@ -44,47 +44,6 @@ use crate::{Code, Status};
 
 /// Length of the message prefix: one flag byte and a 4-byte length.
 pub const HEADER_LEN: usize = 5;
-
-/// Default limit on a received message: 4 MiB, as gRPC core, grpc-go and Java.
-pub const DEFAULT_MAX_RECV_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
-
-/// Default limit on a sent message: `i32::MAX`.
-pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = i32::MAX as usize;
-
-/// Message size limits for one call, carried as a request extension.
-///
-/// A limits layer inserts it so that everything reading or writing the
-/// call's messages further in (handler adapters, decompression) applies the
-/// same limits; without it each reader uses its own default
-/// ([`DEFAULT_MAX_RECV_MESSAGE_SIZE`], [`DEFAULT_MAX_SEND_MESSAGE_SIZE`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MessageLimits {
-    max_recv: usize,
-    max_send: usize,
-}
-
-impl MessageLimits {
-    /// Limits for received and sent messages, in bytes.
-    pub const fn new(max_recv: usize, max_send: usize) -> Self {
-        MessageLimits { max_recv, max_send }
-    }
-
-    /// Largest message accepted from the peer.
-    pub const fn max_recv(&self) -> usize {
-        self.max_recv
-    }
-
-    /// Largest message sent to the peer.
-    pub const fn max_send(&self) -> usize {
-        self.max_send
-    }
-}
-
-impl Default for MessageLimits {
-    fn default() -> Self {
-        MessageLimits::new(DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE)
-    }
-}
 
 /// Largest buffer reserved up front for a message split across chunks; a
 /// larger one grows as its bytes actually arrive, so a peer that only
@@ -117,7 +76,7 @@ impl Frame {
     }
 
     /// Whether the compressed flag is set.
-    pub fn compressed(&self) -> bool {
+    pub fn is_compressed(&self) -> bool {
         self.encoded[0] == 1
     }
 

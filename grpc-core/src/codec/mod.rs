@@ -46,6 +46,33 @@ pub trait Codec: Clone + Send + Sync + 'static {
     fn decode(&mut self, src: Bytes) -> Result<Self::Decode, Status>;
 }
 
+/// The decoding boundary: one whole message off the wire, decoded.
+///
+/// This is where a message still flagged compressed is refused, in one
+/// place for every reader ([`Streaming`](crate::Streaming) and the server's
+/// handler adapters): a decompression layer outside would have inflated it
+/// and cleared the flag, so a flagged message means nothing decompressed it
+/// (`INTERNAL`, as gRPC's compression spec says of a compressed message the
+/// receiver was not told how to read).
+///
+/// ```
+/// use grpc_core::codec::{decode_message, BytesCodec, Frame};
+/// use grpc_core::Code;
+///
+/// let plain = Frame::new(b"hi", false);
+/// assert_eq!(decode_message(&mut BytesCodec, plain).unwrap(), "hi");
+/// let compressed = Frame::new(b"\x1f\x8b", true);
+/// assert_eq!(decode_message(&mut BytesCodec, compressed).unwrap_err().code(), Code::Internal);
+/// ```
+pub fn decode_message<C: Codec>(codec: &mut C, frame: Frame) -> Result<C::Decode, Status> {
+    if frame.is_compressed() {
+        return Err(Status::internal(
+            "received a compressed message but no decompression is configured",
+        ));
+    }
+    codec.decode(frame.into_payload())
+}
+
 /// A codec that passes message bytes through untouched: `Bytes` in, `Bytes` out.
 ///
 /// Useful for proxies and for tests that script the wire by hand.

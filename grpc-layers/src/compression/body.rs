@@ -157,7 +157,7 @@ impl CompressState {
     /// One whole message out of the deframer, as it goes on.
     fn message(&mut self, frame: Bytes) -> Result<Bytes, Status> {
         let frame = Frame::from_encoded(frame).expect("the deframer yields whole messages");
-        if frame.compressed() {
+        if frame.is_compressed() {
             return Err(Status::internal(
                 "a message was already compressed before the compression layer",
             ));
@@ -180,7 +180,7 @@ impl DecompressState {
     /// One whole message out of the deframer, as it goes on.
     fn message(&mut self, frame: Bytes) -> Result<Bytes, Status> {
         let frame = Frame::from_encoded(frame).expect("the deframer yields whole messages");
-        if !frame.compressed() {
+        if !frame.is_compressed() {
             return Ok(frame.into_encoded());
         }
         let encoding = match &self.accepted {

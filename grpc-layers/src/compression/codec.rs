@@ -436,11 +436,11 @@ mod tests {
             .unwrap()
             .unwrap();
         let frame = Frame::from_encoded(c.compress(payload).unwrap()).unwrap();
-        assert!(frame.compressed());
+        assert!(frame.is_compressed());
         let mut d = Decompressor::new(encoding, limit).unwrap().unwrap();
         let out = d.decompress(&frame.payload(), limit)?;
         let out = Frame::from_encoded(out).expect("a valid frame");
-        assert!(!out.compressed());
+        assert!(!out.is_compressed());
         Ok(out.into_payload())
     }
 

@@ -1,6 +1,5 @@
 //! [`CompressionLayer`]: the configuration of one side of a call.
 
-use grpc_core::codec::framing::DEFAULT_MAX_RECV_MESSAGE_SIZE;
 use tower_layer::Layer;
 
 use super::codec::CompressionLevel;
@@ -67,7 +66,8 @@ pub(crate) struct Config {
     pub(crate) accept: EncodingSet,
     pub(crate) send: Preference,
     pub(crate) min_size: usize,
-    pub(crate) max_decompressed_size: usize,
+    /// Asked for with `max_decompressed_size`; else the call's limit.
+    pub(crate) max_decompressed_size: Option<usize>,
     pub(crate) level: CompressionLevel,
 }
 
@@ -78,7 +78,7 @@ impl Config {
             accept: EncodingSet::enabled(),
             send: Preference::new(),
             min_size: DEFAULT_MIN_SIZE,
-            max_decompressed_size: DEFAULT_MAX_RECV_MESSAGE_SIZE,
+            max_decompressed_size: None,
             level: CompressionLevel::Default,
         }
     }
@@ -99,7 +99,7 @@ impl Config {
 /// | encodings received ([`accept`](Self::accept)) | every enabled algorithm |
 /// | encodings sent ([`send_compressed`](Self::send_compressed)) | none: messages go out uncompressed |
 /// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`] (32 bytes) |
-/// | decompressed size limit ([`max_decompressed_size`](Self::max_decompressed_size)) | 4 MiB, or the call's `MessageLimits` |
+/// | decompressed size limit ([`max_decompressed_size`](Self::max_decompressed_size)) | the call's `MessageLimits` receive limit (4 MiB unless a layer or setter asks otherwise) |
 /// | level ([`level`](Self::level)) | [`CompressionLevel::Default`] |
 #[derive(Clone, Copy, Debug)]
 pub struct CompressionLayer {
@@ -150,12 +150,12 @@ impl CompressionLayer {
         self
     }
 
-    /// The largest message decompression may produce when the call carries
-    /// no [`MessageLimits`](grpc_core::codec::framing::MessageLimits)
-    /// extension (default 4 MiB); with one, its receive limit applies. A
-    /// message that would inflate past it is `RESOURCE_EXHAUSTED`.
+    /// The largest message decompression may produce. The call's
+    /// receive limit (its [`MessageLimits`](grpc_core::limits::MessageLimits)
+    /// extension, 4 MiB by default) applies too: the narrower of the two
+    /// wins. A message that would inflate past it is `RESOURCE_EXHAUSTED`.
     pub fn max_decompressed_size(mut self, bytes: usize) -> Self {
-        self.config.max_decompressed_size = bytes;
+        self.config.max_decompressed_size = Some(bytes);
         self
     }
 
@@ -214,7 +214,11 @@ mod tests {
         assert_eq!(layer.config.accept, EncodingSet::enabled());
         assert_eq!(layer.config.send.iter().count(), 0);
         assert_eq!(layer.config.min_size, DEFAULT_MIN_SIZE);
-        assert_eq!(layer.config.max_decompressed_size, 4 << 20);
+        let no_call_limit = http::Extensions::new();
+        assert_eq!(
+            super::super::service::recv_limit(&no_call_limit, &layer.config),
+            4 << 20
+        );
         let only_gzip = CompressionLayer::server().accept([Encoding::Gzip]);
         assert!(!only_gzip.config.accepts(Encoding::Deflate));
         assert!(only_gzip.config.accepts(Encoding::Identity));

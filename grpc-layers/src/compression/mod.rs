@@ -69,7 +69,7 @@
 //! ```
 //!
 //! - It reads the call's receive limit from the
-//!   [`MessageLimits`](grpc_core::codec::framing::MessageLimits) request
+//!   [`MessageLimits`](grpc_core::limits::MessageLimits) request
 //!   extension (set by a limits layer on the server, by `Grpc` on the
 //!   client), so put limits **outside** it.
 //! - On a client, a retry layer outside it replays uncompressed messages;

@@ -3,8 +3,8 @@
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::codec::framing::MessageLimits;
 use grpc_core::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING};
+use grpc_core::limits::MessageLimits;
 use grpc_core::{BoxError, GrpcBody, Status};
 use http::HeaderValue;
 use http_body::Body;
@@ -71,12 +71,16 @@ impl<S> Compression<S> {
     }
 }
 
-/// The receive limit of one call: the `MessageLimits` extension if a layer
-/// or the client set one, else the layer's own.
-fn recv_limit(extensions: &http::Extensions, config: &Config) -> usize {
-    extensions
-        .get::<MessageLimits>()
-        .map_or(config.max_decompressed_size, MessageLimits::max_recv)
+/// The receive limit of one call, by the one rule of
+/// [`grpc_core::limits`]: the narrowest of the call's `MessageLimits` (set
+/// by a limits layer or the client) and the layer's own, if set; the
+/// default when neither asks.
+pub(crate) fn recv_limit(extensions: &http::Extensions, config: &Config) -> usize {
+    let own = match config.max_decompressed_size {
+        Some(bytes) => MessageLimits::default().with_max_receive(bytes),
+        None => MessageLimits::default(),
+    };
+    MessageLimits::of(extensions).narrow(own).max_receive()
 }
 
 impl<S, B, ResB> Service<http::Request<B>> for Compression<S>

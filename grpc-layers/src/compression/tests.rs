@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::codec::framing::{encode_raw, MessageLimits};
+use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::Deframer;
+use grpc_core::limits::MessageLimits;
 use grpc_core::test_util::ScriptedBody;
 use grpc_core::{BoxError, Code, GrpcBody, Status};
 use http::{HeaderMap, HeaderValue};
@@ -57,7 +58,7 @@ where
     let mut out = Vec::new();
     while let Some(frame) = frames.message().await {
         let frame = frame?;
-        out.push((frame.compressed(), frame.payload()));
+        out.push((frame.is_compressed(), frame.payload()));
     }
     Ok((out, frames.take_trailers()))
 }
@@ -246,7 +247,7 @@ async fn an_uncompressed_request_passes_through_untouched_and_unboxed() {
 async fn a_request_that_inflates_past_the_call_limit_is_resource_exhausted() {
     for encoding in enabled() {
         let (handler, _) = echo();
-        // The layer's own limit is generous; the call's extension wins.
+        // The layer's own limit is generous; the call's narrower one wins.
         let mut server = CompressionLayer::server()
             .max_decompressed_size(64 << 20)
             .layer(handler);

@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: the response future of [`Limits`](super::Limits).
+//! [`ResponseFuture`]: the response future of [`ServerLimits`](super::ServerLimits) and [`ClientLimits`](super::ClientLimits).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,7 +23,7 @@ enum Check {
 }
 
 pin_project! {
-    /// Response future of [`Limits`](super::Limits): wraps the response body
+    /// Response future of [`ServerLimits`](super::ServerLimits) and [`ClientLimits`](super::ClientLimits): wraps the response body
     /// in a [`LimitsBody`].
     #[derive(Debug)]
     pub struct ResponseFuture<F> {

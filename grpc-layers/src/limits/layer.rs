@@ -1,90 +1,105 @@
-//! [`LimitsLayer`]: the limits of one side, and how to apply them.
+//! [`ServerLimitsLayer`] and [`ClientLimitsLayer`]: the limits of one side,
+//! and how to apply them.
 
-use grpc_core::codec::framing::{
-    MessageLimits, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
+use grpc_core::limits::{
+    MessageLimits, DEFAULT_MAX_RECEIVE_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
 };
 use tower_layer::Layer;
 
-use super::Limits;
+use super::{ClientLimits, ServerLimits};
 
-/// Which end of a call the layer sits on: it decides which body is
-/// "received" and which is "sent".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Side {
-    /// Requests are received, responses sent.
-    Server,
-    /// Requests are sent, responses received.
-    Client,
+/// The setters both layers share.
+macro_rules! limit_setters {
+    ($layer:ident) => {
+        impl $layer {
+            /// The layer with the default limits: 4 MiB received, `i32::MAX`
+            /// sent.
+            pub fn new() -> Self {
+                $layer {
+                    limits: MessageLimits::new(
+                        DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
+                        DEFAULT_MAX_SEND_MESSAGE_SIZE,
+                    ),
+                }
+            }
+
+            /// Largest message accepted from the peer, in bytes (default
+            /// 4 MiB).
+            pub fn max_receive_message_size(self, bytes: usize) -> Self {
+                $layer {
+                    limits: self.limits.with_max_receive(bytes),
+                }
+            }
+
+            /// Largest message sent to the peer, in bytes (default
+            /// `i32::MAX`).
+            pub fn max_send_message_size(self, bytes: usize) -> Self {
+                $layer {
+                    limits: self.limits.with_max_send(bytes),
+                }
+            }
+
+            /// The limits this layer asks for, as the request extension
+            /// carries them.
+            pub fn limits(&self) -> MessageLimits {
+                self.limits
+            }
+        }
+
+        impl Default for $layer {
+            fn default() -> Self {
+                $layer::new()
+            }
+        }
+    };
 }
 
-/// Applies message size limits to every call; see the [module docs](super).
+/// Applies message size limits to the calls a server answers: requests
+/// are received, responses sent; see the [module docs](super).
 ///
-/// | limit | default | server side | client side |
-/// |---|---|---|---|
-/// | [`max_receive`](Self::max_receive) | 4 MiB | request messages | response messages |
-/// | [`max_send`](Self::max_send) | `i32::MAX` | response messages | request messages |
+/// | limit | default | checks |
+/// |---|---|---|
+/// | [`max_receive_message_size`](Self::max_receive_message_size) | 4 MiB | request messages |
+/// | [`max_send_message_size`](Self::max_send_message_size) | `i32::MAX` | response messages |
 ///
 /// `usize::MAX` (or anything from `u32::MAX` up, which no 32-bit message
 /// prefix can exceed) turns a direction's check off.
 #[derive(Clone, Copy, Debug)]
-pub struct LimitsLayer {
-    side: Side,
+pub struct ServerLimitsLayer {
     limits: MessageLimits,
 }
 
-impl LimitsLayer {
-    /// The server side, with the default limits.
-    pub fn server() -> Self {
-        LimitsLayer::with_side(Side::Server)
-    }
+limit_setters!(ServerLimitsLayer);
 
-    /// The client side, with the default limits.
-    pub fn client() -> Self {
-        LimitsLayer::with_side(Side::Client)
-    }
+impl<S> Layer<S> for ServerLimitsLayer {
+    type Service = ServerLimits<S>;
 
-    fn with_side(side: Side) -> Self {
-        LimitsLayer {
-            side,
-            limits: MessageLimits::new(
-                DEFAULT_MAX_RECV_MESSAGE_SIZE,
-                DEFAULT_MAX_SEND_MESSAGE_SIZE,
-            ),
-        }
-    }
-
-    /// Largest message accepted from the peer, in bytes (default 4 MiB):
-    /// requests on the server, responses on the client.
-    pub fn max_receive(self, bytes: usize) -> Self {
-        LimitsLayer {
-            limits: MessageLimits::new(bytes, self.limits.max_send()),
-            ..self
-        }
-    }
-
-    /// Largest message sent to the peer, in bytes (default `i32::MAX`):
-    /// responses on the server, requests on the client.
-    pub fn max_send(self, bytes: usize) -> Self {
-        LimitsLayer {
-            limits: MessageLimits::new(self.limits.max_recv(), bytes),
-            ..self
-        }
-    }
-
-    /// The configured limits, as the request extension carries them.
-    pub fn limits(&self) -> MessageLimits {
-        self.limits
-    }
-
-    pub(crate) fn side(&self) -> Side {
-        self.side
+    fn layer(&self, inner: S) -> ServerLimits<S> {
+        ServerLimits::with_limits(inner, self.limits)
     }
 }
 
-impl<S> Layer<S> for LimitsLayer {
-    type Service = Limits<S>;
+/// Applies message size limits to the calls a client makes: requests are
+/// sent, responses received; see the [module docs](super).
+///
+/// | limit | default | checks |
+/// |---|---|---|
+/// | [`max_receive_message_size`](Self::max_receive_message_size) | 4 MiB | response messages |
+/// | [`max_send_message_size`](Self::max_send_message_size) | `i32::MAX` | request messages |
+///
+/// `usize::MAX` (or anything from `u32::MAX` up) turns a direction's check
+/// off.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientLimitsLayer {
+    limits: MessageLimits,
+}
 
-    fn layer(&self, inner: S) -> Limits<S> {
-        Limits::with_layer(inner, *self)
+limit_setters!(ClientLimitsLayer);
+
+impl<S> Layer<S> for ClientLimitsLayer {
+    type Service = ClientLimits<S>;
+
+    fn layer(&self, inner: S) -> ClientLimits<S> {
+        ClientLimits::with_limits(inner, self.limits)
     }
 }

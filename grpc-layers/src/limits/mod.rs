@@ -5,10 +5,11 @@
 //! ```
 //! use std::convert::Infallible;
 //!
-//! use grpc_core::codec::framing::{encode_raw, MessageLimits};
+//! use grpc_core::codec::framing::encode_raw;
+//! use grpc_core::limits::MessageLimits;
 //! use grpc_core::headers::APPLICATION_GRPC;
 //! use grpc_core::{Code, GrpcBody, Status};
-//! use grpc_layers::limits::LimitsLayer;
+//! use grpc_layers::limits::ServerLimitsLayer;
 //! use http_body_util::BodyExt;
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
@@ -16,7 +17,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! // A hand-written gRPC handler that answers every call with a 1 KiB message.
 //! let server = ServiceBuilder::new()
-//!     .layer(LimitsLayer::server().max_receive(64).max_send(512))
+//!     .layer(ServerLimitsLayer::new().max_receive_message_size(64).max_send_message_size(512))
 //!     .service_fn(|request: http::Request<GrpcBody>| async move {
 //!         // Whatever reads the call's messages further in sees its limits.
 //!         let limits = request.extensions().get::<MessageLimits>().copied();
@@ -36,7 +37,7 @@
 //!
 //! // A received message over the limit fails the request body for its reader.
 //! let reader = ServiceBuilder::new()
-//!     .layer(LimitsLayer::server().max_receive(64))
+//!     .layer(ServerLimitsLayer::new().max_receive_message_size(64))
 //!     .service_fn(|request: http::Request<GrpcBody>| async move {
 //!         let status = match request.into_body().collect().await {
 //!             Ok(_) => Status::ok(),
@@ -55,34 +56,34 @@
 //!
 //! # Where it goes in the stack
 //!
-//! Outside compression, on both sides:
-//!
-//! ```text
-//! server:  hyper ─▶ status ─▶ limits ─▶ deadline ─▶ compression ─▶ router
-//! client:  Grpc ─▶ status ─▶ deadline ─▶ limits ─▶ compression ─▶ channel
-//! ```
+//! Outside compression, on both sides, so that it sees the messages as they
+//! are on the wire and compression further in sees its limits; the stack
+//! order is stated once, in `grpc-server`'s and `grpc-client`'s `stack`
+//! modules.
 //!
 //! - The layer puts the call's limits in the request extensions as a
-//!   [`MessageLimits`](grpc_core::codec::framing::MessageLimits), which the
-//!   compression layer (for the inflated size) and `grpc-server`'s handler
-//!   adapters (for the messages they decode and encode) read. Only layers
-//!   *inside* it see the extension.
+//!   [`MessageLimits`](grpc_core::limits::MessageLimits), merged by the one
+//!   rule of [`grpc_core::limits`]: the narrowest limit any layer or setter
+//!   asks for wins. The compression layer (for the inflated size),
+//!   `grpc-server`'s handler adapters and `grpc-client`'s typed calls (for
+//!   the messages they decode and encode) read it, each narrowing it with
+//!   its own setters, if set. Only layers *inside* it see the extension.
 //! - The layer checks the messages it sees. On the server, outside
 //!   compression, those are the wire frames, so the receive limit caps the
 //!   *compressed* size of a request message; the *decompressed* size is
 //!   capped by the compression layer with the same limit, while it inflates.
 //!   On the client, outside compression, it sees the messages the call
 //!   encodes and decodes.
-//! - A limit already on the call (a per-call one from `grpc-client`'s `Grpc`,
-//!   or an outer limits layer) is narrowed to the layer's, never widened.
 //!
 //! # Client vs server
 //!
 //! "Receive" and "send" are from the point of view of the side the layer is
-//! on: [`LimitsLayer::server`] checks requests against
-//! [`max_receive`](LimitsLayer::max_receive) and responses against
-//! [`max_send`](LimitsLayer::max_send); [`LimitsLayer::client`] checks
-//! requests against `max_send` and responses against `max_receive`.
+//! on: [`ServerLimitsLayer`] checks requests against
+//! [`max_receive_message_size`](ServerLimitsLayer::max_receive_message_size)
+//! and responses against
+//! [`max_send_message_size`](ServerLimitsLayer::max_send_message_size);
+//! [`ClientLimitsLayer`] checks requests against `max_send_message_size`
+//! and responses against `max_receive_message_size`.
 //!
 //! Only gRPC calls are checked (by `content-type`); anything else passes
 //! untouched, so the layer can sit in front of an axum router that also
@@ -123,5 +124,5 @@ mod tests;
 
 pub use body::LimitsBody;
 pub use error::MessageTooLarge;
-pub use layer::LimitsLayer;
-pub use service::Limits;
+pub use layer::{ClientLimitsLayer, ServerLimitsLayer};
+pub use service::{ClientLimits, ServerLimits};

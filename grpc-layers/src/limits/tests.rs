@@ -2,8 +2,9 @@ use std::convert::Infallible;
 use std::task::Poll;
 
 use bytes::Bytes;
-use grpc_core::codec::framing::{encode_raw, MessageLimits, HEADER_LEN};
+use grpc_core::codec::framing::{encode_raw, HEADER_LEN};
 use grpc_core::headers::APPLICATION_GRPC;
+use grpc_core::limits::MessageLimits;
 use grpc_core::test_util::ScriptedBody;
 use grpc_core::{BoxError, Code, GrpcBody, Status};
 use http::HeaderMap;
@@ -13,7 +14,24 @@ use tower::{service_fn, ServiceExt};
 use tower_layer::Layer;
 use tower_test::mock;
 
-use super::{Limits, LimitsBody, LimitsLayer, MessageTooLarge};
+use super::{
+    ClientLimits, ClientLimitsLayer, LimitsBody, MessageTooLarge, ServerLimits, ServerLimitsLayer,
+};
+
+/// Runs the block once with `layer` bound to each side's layer (default
+/// limits): the behaviour it tests is the same on both.
+macro_rules! on_both_sides {
+    (|$layer:ident| $body:block) => {{
+        {
+            let $layer = ServerLimitsLayer::new();
+            $body
+        }
+        {
+            let $layer = ClientLimitsLayer::new();
+            $body
+        }
+    }};
+}
 
 type Request = http::Request<GrpcBody>;
 type Response = http::Response<ScriptedBody>;
@@ -90,7 +108,7 @@ fn seen_limits(response: &http::Response<LimitsBody<GrpcBody>>) -> Option<Messag
 
 #[tokio::test]
 async fn the_call_carries_its_limits_as_a_request_extension() {
-    for layer in [LimitsLayer::server(), LimitsLayer::client()] {
+    on_both_sides!(|layer| {
         let seen = service_fn(|request: Request| async move {
             let mut response = http::Response::new(GrpcBody::empty());
             if let Some(limits) = request.extensions().get::<MessageLimits>() {
@@ -98,7 +116,9 @@ async fn the_call_carries_its_limits_as_a_request_extension() {
             }
             Ok::<_, Infallible>(response)
         });
-        let layer = layer.max_receive(100).max_send(200);
+        let layer = layer
+            .max_receive_message_size(100)
+            .max_send_message_size(200);
         let response = layer
             .layer(seen)
             .oneshot(grpc_request(GrpcBody::empty()))
@@ -113,18 +133,18 @@ async fn the_call_carries_its_limits_as_a_request_extension() {
             .insert(MessageLimits::new(50, 1000));
         let response = layer.layer(seen).oneshot(request).await.unwrap();
         assert_eq!(seen_limits(&response), Some(MessageLimits::new(50, 200)));
-    }
+    });
 }
 
 #[tokio::test]
 async fn the_defaults_are_4_mib_received_and_i32_max_sent() {
     assert_eq!(
-        LimitsLayer::server().limits(),
+        ServerLimitsLayer::new().limits(),
         MessageLimits::new(4 * 1024 * 1024, i32::MAX as usize)
     );
     assert_eq!(
-        LimitsLayer::client().limits(),
-        LimitsLayer::server().limits()
+        ClientLimitsLayer::new().limits(),
+        ServerLimitsLayer::new().limits()
     );
 }
 
@@ -140,8 +160,8 @@ async fn a_received_message_over_the_limit_fails_the_request_body_after_the_ones
         }
     });
     let body = ScriptedBody::messages([&b"ok"[..], b"this one is too long", b"never read"]);
-    LimitsLayer::server()
-        .max_receive(8)
+    ServerLimitsLayer::new()
+        .max_receive_message_size(8)
         .layer(reader)
         .oneshot(grpc_request(GrpcBody::new(body)))
         .await
@@ -165,8 +185,8 @@ async fn a_sent_message_over_the_limit_ends_the_response_with_resource_exhausted
             .with_status(&Status::ok());
         Ok::<_, Infallible>(grpc_response(body))
     });
-    let response = LimitsLayer::server()
-        .max_send(10)
+    let response = ServerLimitsLayer::new()
+        .max_send_message_size(10)
         .layer(handler)
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -185,8 +205,8 @@ async fn a_refused_response_drops_the_rest_of_the_handlers_body() {
         let body = ScriptedBody::messages([vec![0u8; 20]]).with_status(&Status::ok());
         Ok::<_, Infallible>(grpc_response(body))
     });
-    let response = LimitsLayer::server()
-        .max_send(10)
+    let response = ServerLimitsLayer::new()
+        .max_send_message_size(10)
         .layer(handler)
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -212,8 +232,8 @@ async fn a_received_response_message_over_the_limit_fails_the_body_on_the_client
         let body = ScriptedBody::messages([&b"fine"[..], b"too big"]).with_status(&Status::ok());
         Ok::<_, Infallible>(grpc_response(body))
     });
-    let response = LimitsLayer::client()
-        .max_receive(5)
+    let response = ClientLimitsLayer::new()
+        .max_receive_message_size(5)
         .layer(peer)
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -240,8 +260,8 @@ async fn send_then_fail(request: Request) -> Result<Response, BoxError> {
 #[tokio::test]
 async fn a_sent_request_message_over_the_limit_fails_the_call_with_resource_exhausted() {
     let body = ScriptedBody::messages([&b"ok"[..], b"far too long"]);
-    let response = LimitsLayer::client()
-        .max_send(4)
+    let response = ClientLimitsLayer::new()
+        .max_send_message_size(4)
         .layer(service_fn(send_then_fail))
         .oneshot(grpc_request(GrpcBody::new(body)))
         .await
@@ -265,8 +285,8 @@ async fn a_sent_request_refused_after_the_response_head_fails_the_response_body(
         Ok::<_, BoxError>(grpc_response(body))
     });
     let body = ScriptedBody::messages([vec![1u8; 64]]);
-    let response = LimitsLayer::client()
-        .max_send(10)
+    let response = ClientLimitsLayer::new()
+        .max_send_message_size(10)
         .layer(peer)
         .oneshot(grpc_request(GrpcBody::new(body)))
         .await
@@ -293,7 +313,7 @@ async fn messages_within_the_limits_pass_unchanged_with_their_trailers() {
         .windows(2)
         .map(|w| Bytes::copy_from_slice(&wire[w[0]..w[1]]))
         .collect();
-    for layer in [LimitsLayer::server(), LimitsLayer::client()] {
+    on_both_sides!(|layer| {
         let body = ScriptedBody::new(chunks.clone()).with_trailers(trailers.clone());
         let echo = service_fn(move |request: Request| {
             let body = body.clone();
@@ -309,8 +329,8 @@ async fn messages_within_the_limits_pass_unchanged_with_their_trailers() {
             Bytes::copy_from_slice(&frames(&[b"in"])[3..]),
         ])));
         let response = layer
-            .max_receive(13)
-            .max_send(13)
+            .max_receive_message_size(13)
+            .max_send_message_size(13)
             .layer(echo)
             .oneshot(request)
             .await
@@ -319,7 +339,7 @@ async fn messages_within_the_limits_pass_unchanged_with_their_trailers() {
         assert!(drained.error.is_none());
         assert_eq!(drained.data, wire);
         assert_eq!(drained.trailers.unwrap(), trailers);
-    }
+    });
 }
 
 #[tokio::test]
@@ -334,9 +354,9 @@ async fn calls_that_are_not_grpc_pass_untouched() {
     request
         .headers_mut()
         .insert("content-type", "text/plain".parse().unwrap());
-    let response = LimitsLayer::server()
-        .max_receive(1)
-        .max_send(1)
+    let response = ServerLimitsLayer::new()
+        .max_receive_message_size(1)
+        .max_send_message_size(1)
         .layer(plain)
         .oneshot(request)
         .await
@@ -351,7 +371,7 @@ async fn a_trailers_only_response_passes_untouched() {
     let refuse = service_fn(|_: Request| async {
         Ok::<_, Infallible>(Status::not_found("gone").into_http::<ScriptedBody>())
     });
-    let response = LimitsLayer::server()
+    let response = ServerLimitsLayer::new()
         .layer(refuse)
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -367,7 +387,7 @@ async fn a_checked_body_never_reports_an_exact_size() {
     let handler = service_fn(|_: Request| async {
         Ok::<_, Infallible>(grpc_response(Full::new(encode_raw(b"abc", false))))
     });
-    let response = LimitsLayer::server()
+    let response = ServerLimitsLayer::new()
         .layer(handler)
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -386,7 +406,7 @@ async fn the_default_send_limit_refuses_a_prefix_over_i32_max_and_usize_max_turn
         let huge = Bytes::from(huge.clone());
         async move { Ok::<_, Infallible>(grpc_response(ScriptedBody::new([huge]))) }
     });
-    let checked = LimitsLayer::server().layer(handler.clone());
+    let checked = ServerLimitsLayer::new().layer(handler.clone());
     let response = checked
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -394,7 +414,9 @@ async fn the_default_send_limit_refuses_a_prefix_over_i32_max_and_usize_max_turn
     let trailers = drain(response.into_body()).await.trailers.unwrap();
     assert_eq!(trailers["grpc-status"], "8");
 
-    let unchecked = LimitsLayer::server().max_send(usize::MAX).layer(handler);
+    let unchecked = ServerLimitsLayer::new()
+        .max_send_message_size(usize::MAX)
+        .layer(handler);
     let response = unchecked
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -411,7 +433,7 @@ async fn a_body_cut_inside_a_prefix_passes_the_partial_prefix_on() {
         let body = ScriptedBody::new([Bytes::from_static(&[0, 0, 0])]).with_status(&Status::ok());
         Ok::<_, Infallible>(grpc_response(body))
     });
-    let response = LimitsLayer::server()
+    let response = ServerLimitsLayer::new()
         .layer(handler)
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -424,7 +446,7 @@ async fn a_body_cut_inside_a_prefix_passes_the_partial_prefix_on() {
 #[tokio::test]
 async fn readiness_is_the_inner_services() {
     let (mut service, mut handle) =
-        mock::spawn_layer::<Request, Response, _>(LimitsLayer::server());
+        mock::spawn_layer::<Request, Response, _>(ServerLimitsLayer::new());
     handle.allow(0);
     assert!(service.poll_ready::<Request>().is_pending());
     handle.allow(1);
@@ -447,7 +469,7 @@ async fn readiness_is_the_inner_services() {
 
 #[tokio::test]
 async fn a_clone_of_a_ready_service_is_not_ready() {
-    for layer in [LimitsLayer::server(), LimitsLayer::client()] {
+    on_both_sides!(|layer| {
         let (mut service, mut handle) = mock::spawn_layer::<Request, Response, _>(layer);
         handle.allow(1);
         assert!(matches!(
@@ -464,13 +486,13 @@ async fn a_clone_of_a_ready_service_is_not_ready() {
             service.poll_ready::<Request>(),
             Poll::Ready(Ok(()))
         ));
-    }
+    });
 }
 
 #[tokio::test]
 async fn inner_errors_pass_through_unchanged() {
     let (mut service, mut handle) =
-        mock::spawn_layer::<Request, Response, _>(LimitsLayer::client());
+        mock::spawn_layer::<Request, Response, _>(ClientLimitsLayer::new());
     handle.allow(1);
     assert!(matches!(
         service.poll_ready::<Request>(),
@@ -490,7 +512,7 @@ async fn inner_errors_pass_through_unchanged() {
         let body = ScriptedBody::messages([b"a"]).with_error(Status::data_loss("cut"));
         Ok::<_, Infallible>(grpc_response(body))
     });
-    let response = LimitsLayer::server()
+    let response = ServerLimitsLayer::new()
         .layer(peer)
         .oneshot(grpc_request(GrpcBody::empty()))
         .await
@@ -501,10 +523,10 @@ async fn inner_errors_pass_through_unchanged() {
 
 #[test]
 fn a_limits_service_exposes_its_inner_service() {
-    let mut service = Limits::server(7u8);
+    let mut service = ServerLimits::new(7u8);
     assert_eq!(*service.get_ref(), 7);
     *service.get_mut() = 8;
-    assert_eq!(Limits::client(service.into_inner()).into_inner(), 8);
+    assert_eq!(ClientLimits::new(service.into_inner()).into_inner(), 8);
     let debug = format!(
         "{:?}",
         LimitsBody::new(

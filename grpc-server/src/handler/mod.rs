@@ -27,11 +27,21 @@
 //! # let _ = echo;
 //! ```
 //!
-//! Messages received are limited to 4 MiB by default
-//! ([`grpc_core::codec::framing::DEFAULT_MAX_RECV_MESSAGE_SIZE`]); each
-//! adapter has `max_decoding_message_size` and `max_encoding_message_size`,
-//! and a [`MessageLimits`] request extension (set by a limits layer)
-//! overrides both for one call.
+//! # Limits and encodings
+//!
+//! Every adapter starts a call the same way, in one place:
+//!
+//! - its message size limits are the call's [`MessageLimits`] (set by a
+//!   limits layer further out) narrowed with the adapter's own
+//!   `max_receive_message_size` / `max_send_message_size`, if set: the
+//!   narrowest wins, and where nothing asks, 4 MiB received and `i32::MAX`
+//!   sent ([`grpc_core::limits`]);
+//! - a request whose `grpc-encoding` nothing decompressed (no compression
+//!   layer took it off) is answered `UNIMPLEMENTED` with
+//!   `grpc-accept-encoding: identity`, and the handler never runs.
+//!
+//! A message still flagged compressed is refused where messages are
+//! decoded ([`grpc_core::codec::decode_message`]), as `INTERNAL`.
 
 mod raw;
 mod read;
@@ -44,44 +54,13 @@ pub use stream::{CallFuture, CallStreaming};
 use std::future::Future;
 
 use futures_core::Stream;
-use grpc_core::codec::framing::{
-    encode_message, MessageLimits, DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
-};
+use grpc_core::codec::framing::encode_message;
 use grpc_core::codec::{Codec, EncodeBody};
 use grpc_core::headers::{APPLICATION_GRPC, GRPC_ACCEPT_ENCODING, GRPC_ENCODING};
+use grpc_core::limits::MessageLimits;
 use grpc_core::{GrpcBody, MetadataMap, Request, Response, Status, Streaming};
 use http::header::CONTENT_TYPE;
 use http::HeaderValue;
-
-/// Message size limits of one adapter.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Limits {
-    pub(crate) max_recv: usize,
-    pub(crate) max_send: usize,
-}
-
-impl Limits {
-    /// The limits for one call: a [`MessageLimits`] request extension (set
-    /// by a limits layer) wins over the adapter's own.
-    pub(crate) fn for_request(self, extensions: &http::Extensions) -> Limits {
-        match extensions.get::<MessageLimits>() {
-            Some(limits) => Limits {
-                max_recv: limits.max_recv(),
-                max_send: limits.max_send(),
-            },
-            None => self,
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
-            max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
-        }
-    }
-}
 
 /// A unary handler: one message in, one message out.
 pub fn unary<C, F, Fut>(codec: C, handler: F) -> ReadOne<C, F, One>
@@ -188,39 +167,53 @@ pub(crate) fn grpc_response(metadata: MetadataMap, body: GrpcBody) -> http::Resp
     response
 }
 
-/// Refuses a compressed request when no decompression layer took care of
-/// it: UNIMPLEMENTED, with `grpc-accept-encoding: identity`.
-pub(crate) fn encoding_rejection(headers: &http::HeaderMap) -> Option<http::Response<GrpcBody>> {
-    match headers.get(GRPC_ENCODING) {
-        None => None,
-        Some(v) if v.as_bytes() == b"identity" => None,
-        Some(v) => {
-            let status = Status::unimplemented(format!(
-                "message encoding {:?} is not supported (no decompression configured)",
-                String::from_utf8_lossy(v.as_bytes())
-            ));
-            let mut response: http::Response<GrpcBody> = status.into_http();
-            response
-                .headers_mut()
-                .insert(GRPC_ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-            Some(response)
+/// The start of every adapter's call (see the [module docs](self)): the
+/// call's limits, or why it is refused.
+pub(crate) fn begin(
+    own: MessageLimits,
+    parts: &http::request::Parts,
+) -> Result<MessageLimits, UndecodedEncoding> {
+    match parts.headers.get(GRPC_ENCODING) {
+        Some(encoding) if encoding.as_bytes() != b"identity" => {
+            Err(UndecodedEncoding(encoding.clone()))
         }
+        _ => Ok(MessageLimits::of(&parts.extensions).narrow(own)),
+    }
+}
+
+/// A request in a `grpc-encoding` that no decompression layer took care of.
+pub(crate) struct UndecodedEncoding(HeaderValue);
+
+impl UndecodedEncoding {
+    /// The answer: UNIMPLEMENTED, with `grpc-accept-encoding: identity`.
+    pub(crate) fn into_response(self) -> http::Response<GrpcBody> {
+        let status = Status::unimplemented(format!(
+            "message encoding {:?} is not supported (no decompression configured)",
+            String::from_utf8_lossy(self.0.as_bytes())
+        ));
+        let mut response: http::Response<GrpcBody> = status.into_http();
+        response
+            .headers_mut()
+            .insert(GRPC_ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        response
     }
 }
 
 macro_rules! limit_setters {
     () => {
-        /// Limits the size of each received message (default 4 MiB);
-        /// a larger one is answered with RESOURCE_EXHAUSTED.
-        pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
-            self.limits.max_recv = limit;
+        /// Limits the size of each received message (default: the call's
+        /// limit, 4 MiB unless a layer asks otherwise; the narrower of the
+        /// two wins); a larger one is answered with RESOURCE_EXHAUSTED.
+        pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
+            self.limits = self.limits.with_max_receive(bytes);
             self
         }
 
-        /// Limits the size of each sent message (default `i32::MAX`);
-        /// a larger one ends the call with RESOURCE_EXHAUSTED.
-        pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
-            self.limits.max_send = limit;
+        /// Limits the size of each sent message (default: the call's
+        /// limit, `i32::MAX` unless a layer asks otherwise; the narrower
+        /// wins); a larger one ends the call with RESOURCE_EXHAUSTED.
+        pub fn max_send_message_size(mut self, bytes: usize) -> Self {
+            self.limits = self.limits.with_max_send(bytes);
             self
         }
     };

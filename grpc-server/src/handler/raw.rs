@@ -10,13 +10,14 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use grpc_core::codec::framing::encode_message;
 use grpc_core::codec::Codec;
+use grpc_core::limits::MessageLimits;
 use grpc_core::{GrpcBody, MetadataMap, Status, Streaming};
 use http::{Extensions, HeaderMap};
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::{mpsc, oneshot};
 use tower_service::Service;
 
-use super::{encoding_rejection, grpc_response, limit_setters, Limits};
+use super::{begin, grpc_response, limit_setters};
 
 /// How many encoded messages may wait between the handler and the response
 /// body before `send_message` waits.
@@ -62,7 +63,7 @@ where
     Raw {
         codec,
         handler,
-        limits: Limits::default(),
+        limits: MessageLimits::default(),
     }
 }
 
@@ -147,7 +148,7 @@ impl<C: Codec> fmt::Debug for ServerCall<C> {
 pub struct Raw<C, F> {
     codec: C,
     handler: F,
-    limits: Limits,
+    limits: MessageLimits,
 }
 
 impl<C, F> Raw<C, F> {
@@ -176,21 +177,23 @@ where
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> RawFuture {
         let (parts, body) = request.into_parts();
-        let limits = self.limits.for_request(&parts.extensions);
-        if let Some(response) = encoding_rejection(&parts.headers) {
-            return RawFuture {
-                state: Some(RawState::Ready(response)),
-            };
-        }
+        let limits = match begin(self.limits, &parts) {
+            Ok(limits) => limits,
+            Err(refused) => {
+                return RawFuture {
+                    state: Some(RawState::Ready(refused.into_response())),
+                }
+            }
+        };
         let (head_tx, head_rx) = oneshot::channel();
         let (msg_tx, msg_rx) = mpsc::channel(SEND_QUEUE);
         let trailers = Arc::new(Mutex::new(MetadataMap::new()));
         let call = ServerCall {
             metadata: MetadataMap::from_headers(parts.headers),
             extensions: parts.extensions,
-            requests: Streaming::new_request(body, self.codec.clone(), limits.max_recv),
+            requests: Streaming::new_request(body, self.codec.clone(), limits.max_receive()),
             codec: self.codec.clone(),
-            max_send: limits.max_send,
+            max_send: limits.max_send(),
             head: Some(head_tx),
             messages: msg_tx,
             trailers: trailers.clone(),

@@ -7,13 +7,14 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
-use grpc_core::codec::{Codec, Deframer};
+use grpc_core::codec::framing::Frame;
+use grpc_core::codec::{decode_message, Codec, Deframer};
+use grpc_core::limits::MessageLimits;
 use grpc_core::{GrpcBody, Request, Response, Status};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{encoding_rejection, limit_setters, Limits, Reply};
+use super::{begin, limit_setters, Reply};
 
 /// Service for [`unary`](super::unary) and
 /// [`server_streaming`](super::server_streaming) handlers: reads exactly one
@@ -21,7 +22,7 @@ use super::{encoding_rejection, limit_setters, Limits, Reply};
 pub struct ReadOne<C, F, K> {
     codec: C,
     handler: F,
-    limits: Limits,
+    limits: MessageLimits,
     _kind: PhantomData<fn() -> K>,
 }
 
@@ -30,7 +31,7 @@ impl<C, F, K> ReadOne<C, F, K> {
         ReadOne {
             codec,
             handler,
-            limits: Limits::default(),
+            limits: MessageLimits::default(),
             _kind: PhantomData,
         }
     }
@@ -74,22 +75,27 @@ where
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
-        let limits = self.limits.for_request(&parts.extensions);
-        let state = match encoding_rejection(&parts.headers) {
-            Some(response) => State::Done {
-                response: Some(response),
-            },
-            None => State::Reading {
-                deframer: Deframer::new(body, limits.max_recv),
-                message: None,
-                parts: Some(parts),
-                codec: Some(self.codec.clone()),
-                handler: Some(self.handler.clone()),
-            },
+        let (state, max_send) = match begin(self.limits, &parts) {
+            Err(refused) => (
+                State::Done {
+                    response: Some(refused.into_response()),
+                },
+                0,
+            ),
+            Ok(limits) => (
+                State::Reading {
+                    deframer: Deframer::new(body, limits.max_receive()),
+                    message: None,
+                    parts: Some(parts),
+                    codec: Some(self.codec.clone()),
+                    handler: Some(self.handler.clone()),
+                },
+                limits.max_send(),
+            ),
         };
         ReadOneFuture {
             state,
-            max_send: limits.max_send,
+            max_send,
             _kind: PhantomData,
         }
     }
@@ -110,7 +116,7 @@ pin_project! {
     enum State<C, F, Fut> {
         Reading {
             deframer: Deframer<GrpcBody>,
-            message: Option<Bytes>,
+            message: Option<Frame>,
             parts: Option<http::request::Parts>,
             codec: Option<C>,
             handler: Option<F>,
@@ -154,25 +160,21 @@ where
                 } => {
                     let next = match ready!(Pin::new(&mut *deframer).poll_message(cx)) {
                         Some(Ok(frame)) => {
-                            if frame.compressed() {
-                                Err(Status::internal(
-                                    "compressed message but no decompression is configured",
-                                ))
-                            } else if message.is_some() {
+                            if message.is_some() {
                                 Err(Status::internal(
                                     "a unary request carried more than one message",
                                 ))
                             } else {
-                                *message = Some(frame.into_payload());
+                                *message = Some(frame);
                                 continue;
                             }
                         }
                         Some(Err(status)) => Err(status),
                         None => match message.take() {
                             None => Err(Status::internal("the request carried no message")),
-                            Some(bytes) => {
+                            Some(frame) => {
                                 let mut codec = codec.take().expect("polled after completion");
-                                match codec.decode(bytes) {
+                                match decode_message(&mut codec, frame) {
                                     Ok(decoded) => Ok((decoded, codec)),
                                     Err(status) => Err(status),
                                 }

@@ -8,11 +8,12 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use grpc_core::codec::Codec;
+use grpc_core::limits::MessageLimits;
 use grpc_core::{GrpcBody, Request, Response, Status, Streaming};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{encoding_rejection, limit_setters, Limits, Reply};
+use super::{begin, limit_setters, Reply};
 
 /// Service for [`client_streaming`](super::client_streaming) and
 /// [`streaming`](super::streaming) handlers: calls the handler at once with
@@ -20,7 +21,7 @@ use super::{encoding_rejection, limit_setters, Limits, Reply};
 pub struct CallStreaming<C, F, K> {
     codec: C,
     handler: F,
-    limits: Limits,
+    limits: MessageLimits,
     _kind: PhantomData<fn() -> K>,
 }
 
@@ -29,7 +30,7 @@ impl<C, F, K> CallStreaming<C, F, K> {
         CallStreaming {
             codec,
             handler,
-            limits: Limits::default(),
+            limits: MessageLimits::default(),
             _kind: PhantomData,
         }
     }
@@ -73,22 +74,25 @@ where
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
-        let limits = self.limits.for_request(&parts.extensions);
-        let inner = match encoding_rejection(&parts.headers) {
-            Some(response) => Inner::Done {
-                response: Some(response),
-            },
-            None => {
-                let stream = Streaming::new_request(body, self.codec.clone(), limits.max_recv);
-                Inner::Calling {
+        let (inner, max_send) = match begin(self.limits, &parts) {
+            Err(refused) => (
+                Inner::Done {
+                    response: Some(refused.into_response()),
+                },
+                0,
+            ),
+            Ok(limits) => {
+                let stream = Streaming::new_request(body, self.codec.clone(), limits.max_receive());
+                let inner = Inner::Calling {
                     fut: (self.handler)(Request::from_http_parts(parts, stream)),
                     codec: Some(self.codec.clone()),
-                }
+                };
+                (inner, limits.max_send())
             }
         };
         CallFuture {
             inner,
-            max_send: limits.max_send,
+            max_send,
             _kind: PhantomData,
         }
     }

@@ -107,14 +107,14 @@ async fn unary_with_two_messages_is_internal() {
 
 #[tokio::test]
 async fn an_oversized_request_is_resource_exhausted() {
-    let svc = echo_unary().max_decoding_message_size(3);
+    let svc = echo_unary().max_receive_message_size(3);
     let out = collect(svc, request(ScriptedBody::messages([b"four"]))).await;
     assert_eq!(out.status().code(), Code::ResourceExhausted);
 }
 
 #[tokio::test]
 async fn an_oversized_response_is_resource_exhausted() {
-    let svc = echo_unary().max_encoding_message_size(3);
+    let svc = echo_unary().max_send_message_size(3);
     let out = collect(svc, request(ScriptedBody::messages([b"four"]))).await;
     assert_eq!(out.status().code(), Code::ResourceExhausted);
 }
@@ -292,17 +292,28 @@ async fn raw_handler_headers_go_out_before_the_handler_finishes() {
 }
 
 #[tokio::test]
-async fn a_message_limits_extension_overrides_the_adapter_limits() {
+async fn the_narrower_of_the_call_limits_and_the_adapter_limits_wins() {
+    use grpc_core::limits::MessageLimits;
+
+    // The call's limit is narrower than the adapter's default.
     let mut req = request(ScriptedBody::messages([b"four"]));
     req.extensions_mut()
-        .insert(grpc_core::codec::framing::MessageLimits::new(3, usize::MAX));
+        .insert(MessageLimits::new(3, usize::MAX));
     let out = collect(echo_unary(), req).await;
     assert_eq!(out.status().code(), Code::ResourceExhausted);
 
-    // And the other way: a larger limit than the adapter's lets it through.
+    // The adapter's is narrower than the call's: it wins too.
     let mut req = request(ScriptedBody::messages([b"four"]));
+    req.extensions_mut().insert(MessageLimits::new(10, 10));
+    let out = collect(echo_unary().max_receive_message_size(3), req).await;
+    assert_eq!(out.status().code(), Code::ResourceExhausted);
+
+    // A call limit larger than the default lets a message through that the
+    // default would refuse, when the adapter asks for nothing.
+    let big = vec![b'x'; (4 << 20) + 1];
+    let mut req = request(ScriptedBody::messages([big.as_slice()]));
     req.extensions_mut()
-        .insert(grpc_core::codec::framing::MessageLimits::new(10, 10));
-    let out = collect(echo_unary().max_decoding_message_size(1), req).await;
-    assert_eq!(out.messages, ["four"]);
+        .insert(MessageLimits::new(8 << 20, 8 << 20));
+    let out = collect(echo_unary(), req).await;
+    assert_eq!(out.status().code(), Code::Ok);
 }

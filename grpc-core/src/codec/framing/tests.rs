@@ -98,7 +98,7 @@ fn a_bad_flag_byte_is_internal_and_ends_the_stream() {
 #[test]
 fn the_compressed_flag_is_surfaced() {
     let (items, _) = drain(ScriptedBody::new([encode_raw(b"z", true)]), 100);
-    assert!(items[0].as_ref().unwrap().compressed());
+    assert!(items[0].as_ref().unwrap().is_compressed());
 }
 
 #[test]
