@@ -17,8 +17,8 @@ use http::HeaderValue;
 use http_body::{Body, Frame as BodyFrame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::codec::{CompressionLevel, Compressor, Decompressor};
-use super::predicate::{should_compress, MessageCompression};
+use super::algorithm::{CompressionLevel, Compressor, Decompressor};
+use super::control::{should_compress, MessageCompression};
 use super::Encoding;
 
 pin_project! {

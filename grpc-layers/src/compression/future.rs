@@ -15,8 +15,8 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 
 use super::body::CompressionBody;
+use super::control::{MessageCompression, SendCompression};
 use super::layer::Config;
-use super::predicate::{MessageCompression, SendCompression};
 use super::{Encoding, EncodingSet};
 
 pin_project! {

@@ -2,7 +2,7 @@
 
 use tower_layer::Layer;
 
-use super::codec::CompressionLevel;
+use super::algorithm::CompressionLevel;
 use super::service::Compression;
 use super::{Encoding, EncodingSet};
 

@@ -134,20 +134,20 @@
 //! [`Encoding`] variant and builder method exists whatever the features; an
 //! algorithm whose feature is off is simply not offered.
 
+mod algorithm;
 mod body;
-mod codec;
+mod control;
 mod encoding;
 mod future;
 mod layer;
-mod predicate;
 mod service;
 
+pub use algorithm::CompressionLevel;
 pub use body::CompressionBody;
-pub use codec::CompressionLevel;
+pub use control::{MessageCompression, SendCompression};
 pub use encoding::{Encoding, EncodingSet};
 pub use future::ResponseFuture;
 pub use layer::{CompressionLayer, DEFAULT_MIN_SIZE};
-pub use predicate::{MessageCompression, SendCompression};
 pub use service::Compression;
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::body::CompressionBody;
+use super::control::{MessageCompression, SendCompression};
 use super::future::ResponseFuture;
 use super::layer::{CompressionLayer, Config, Role};
-use super::predicate::{MessageCompression, SendCompression};
 use super::Encoding;
 
 /// Compresses and decompresses the messages of the calls through `S`; built

@@ -19,7 +19,7 @@ use http_body_util::BodyExt;
 use tower::{service_fn, Layer, Service, ServiceExt};
 use tower_test::mock;
 
-use super::codec::{CompressionLevel, Compressor};
+use super::algorithm::{CompressionLevel, Compressor};
 use super::*;
 
 /// The algorithms this build has.
