@@ -479,9 +479,7 @@ async fn a_request_in_an_encoding_the_server_does_not_take_is_unimplemented_with
     );
     // The same client with a per-call choice the server takes gets through.
     let mut request = Request::new(payload("y", 500));
-    request
-        .extensions_mut()
-        .insert(SendCompression::with(taken));
+    request.extensions_mut().insert(SendCompression::new(taken));
     let reply = bounded(grpc.unary(request, UNARY, BytesCodec))
         .await
         .unwrap();
@@ -596,7 +594,7 @@ async fn the_receive_limit_holds_for_the_inflated_size_both_ways() {
     // The request itself is fine for the server.
     request
         .extensions_mut()
-        .insert(SendCompression::with(encoding));
+        .insert(SendCompression::new(encoding));
     let mut replies = bounded(grpc.streaming(request, BIDI, BytesCodec))
         .await
         .unwrap()

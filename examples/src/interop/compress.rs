@@ -21,7 +21,7 @@ pub fn client_layer() -> CompressionLayer {
 /// uncompressed (`false`): on a request's or a response's extensions.
 pub fn set_call_compression(extensions: &mut Extensions, compressed: bool) {
     extensions.insert(if compressed {
-        SendCompression::with(Encoding::Gzip)
+        SendCompression::new(Encoding::Gzip)
     } else {
         SendCompression::disabled()
     });
@@ -32,7 +32,7 @@ pub fn set_call_compression(extensions: &mut Extensions, compressed: bool) {
 pub fn per_message(extensions: &mut Extensions) -> MessageSwitch {
     let switch = MessageCompression::new();
     switch.disable();
-    extensions.insert(SendCompression::with(Encoding::Gzip));
+    extensions.insert(SendCompression::new(Encoding::Gzip));
     extensions.insert(switch.clone());
     MessageSwitch { switch }
 }

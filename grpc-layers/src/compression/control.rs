@@ -19,7 +19,7 @@
 //!
 //! let mut request = grpc_core::Request::new(());
 //! // This call: zstd, whatever the layer would pick.
-//! request.extensions_mut().insert(SendCompression::with(Encoding::Zstd));
+//! request.extensions_mut().insert(SendCompression::new(Encoding::Zstd));
 //! // And per-message decisions, made by the request stream as it yields.
 //! let decide = MessageCompression::new();
 //! request.extensions_mut().insert(decide.clone());
@@ -47,13 +47,13 @@ pub struct SendCompression {
 
 impl SendCompression {
     /// Compress this call's messages with `encoding`.
-    pub const fn with(encoding: Encoding) -> SendCompression {
+    pub const fn new(encoding: Encoding) -> SendCompression {
         SendCompression { encoding }
     }
 
     /// Send this call's messages uncompressed.
     pub const fn disabled() -> SendCompression {
-        SendCompression::with(Encoding::Identity)
+        SendCompression::new(Encoding::Identity)
     }
 
     /// The chosen encoding ([`Encoding::Identity`] when disabled).
@@ -279,7 +279,7 @@ mod tests {
     fn disabled_is_identity() {
         assert_eq!(SendCompression::disabled().encoding(), Encoding::Identity);
         assert_eq!(
-            SendCompression::with(Encoding::Gzip).encoding(),
+            SendCompression::new(Encoding::Gzip).encoding(),
             Encoding::Gzip
         );
     }

@@ -402,7 +402,7 @@ async fn a_handler_can_choose_or_disable_the_response_encoding_per_call() {
     };
     for (choice, accept, expected) in [
         (
-            SendCompression::with(last),
+            SendCompression::new(last),
             "identity,gzip,deflate,zstd",
             Some(last),
         ),
@@ -412,7 +412,7 @@ async fn a_handler_can_choose_or_disable_the_response_encoding_per_call() {
             None,
         ),
         // Not accepted by the client: no compression.
-        (SendCompression::with(last), "identity", None),
+        (SendCompression::new(last), "identity", None),
     ] {
         let mut server = CompressionLayer::server()
             .send_compressed(Encoding::Gzip)
@@ -683,7 +683,7 @@ async fn the_client_sends_uncompressed_by_default_and_per_call_choices_win() {
     };
     for (choice, expected) in [
         (None, None),
-        (Some(SendCompression::with(encoding)), Some(encoding)),
+        (Some(SendCompression::new(encoding)), Some(encoding)),
         (Some(SendCompression::disabled()), None),
     ] {
         let reply = ScriptedBody::messages([b"ok"]).with_status(&ok());
