@@ -1,4 +1,4 @@
-//! Compression codecs through `grpc-layers`' server `CompressionLayer`, each
+//! Compression codecs through `grpc-layers`' `ServerCompressionLayer`, each
 //! beside the identity baseline, on one 64 KiB message (runs of one letter
 //! between runs of random bytes, so a codec can shrink it by about half):
 //!
@@ -22,7 +22,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::FutureExt;
 use grpc_core::codec::framing::encode_raw;
 use grpc_core::{GrpcBody, Status};
-use grpc_layers::compression::{CompressionLayer, Encoding};
+use grpc_layers::compression::{Encoding, ServerCompressionLayer};
 use http::HeaderValue;
 use http_body_util::BodyExt;
 use tower::{service_fn, Layer, Service, ServiceExt};
@@ -130,7 +130,7 @@ fn compression(c: &mut Criterion) {
             continue;
         }
         let name = encoding.name();
-        let server = CompressionLayer::server().send_compressed(encoding);
+        let server = ServerCompressionLayer::new().send_compressed(encoding);
         let compressing = server.layer(answer.clone());
         let accept = [("grpc-accept-encoding", name)];
         let wire = call(&compressing, request(&accept, Bytes::new()));
@@ -145,7 +145,7 @@ fn compression(c: &mut Criterion) {
             b.iter(|| call(&compressing, request(&accept, Bytes::new())))
         });
 
-        let inflating = CompressionLayer::server().layer(drain);
+        let inflating = ServerCompressionLayer::new().layer(drain);
         let encoded = [("grpc-encoding", name)];
         group.bench_function(format!("decompress/{name}"), |b| {
             b.iter(|| call(&inflating, request(&encoded, wire.clone())))

@@ -33,7 +33,7 @@ use futures_util::FutureExt;
 use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::BytesCodec;
 use grpc_core::{GrpcBody, GrpcMethod, Request, Response, Status};
-use grpc_layers::compression::CompressionLayer;
+use grpc_layers::compression::ServerCompressionLayer;
 use grpc_layers::deadline::ServerDeadlineLayer;
 use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::status::ServerStatusLayer;
@@ -130,7 +130,7 @@ fn stack_overhead(c: &mut Criterion) {
     group.bench_function("router+deadline", |b| b.iter(|| call(&deadline, &framed)));
     let limits = ServerLimitsLayer::new().layer(router());
     group.bench_function("router+limits", |b| b.iter(|| call(&limits, &framed)));
-    let compression = CompressionLayer::server().layer(router());
+    let compression = ServerCompressionLayer::new().layer(router());
     group.bench_function("router+compression", |b| {
         b.iter(|| call(&compression, &framed))
     });

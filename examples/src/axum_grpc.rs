@@ -5,7 +5,7 @@
 //! compression and deadline layers of `grpc-layers` wrap that route alone,
 //! as they would wrap any `tower::Service` over `http::Request<B>`:
 //!
-//! - [`CompressionLayer::server`]: requests in gzip are inflated (bounded
+//! - [`ServerCompressionLayer`]: requests in gzip are inflated (bounded
 //!   by the receive limit); answers go out in gzip when the client accepts it;
 //! - [`ServerDeadlineLayer`]: the client's `grpc-timeout` is enforced, and
 //!   the handler sees its deadline.
@@ -22,7 +22,7 @@ use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::Deframer;
 use grpc_core::deadline::Deadline;
 use grpc_core::{GrpcBody, Status};
-use grpc_layers::compression::{CompressionLayer, Encoding};
+use grpc_layers::compression::{Encoding, ServerCompressionLayer};
 use grpc_layers::deadline::ServerDeadlineLayer;
 use http::header::CONTENT_TYPE;
 use prost::Message;
@@ -86,7 +86,7 @@ pub fn app() -> axum::Router {
     let grpc_route = ServiceBuilder::new()
         // Outside: the deadline covers decompression and the handler.
         .layer(ServerDeadlineLayer::new().max_timeout(Duration::from_secs(30)))
-        .layer(CompressionLayer::server().send_compressed(Encoding::Gzip))
+        .layer(ServerCompressionLayer::new().send_compressed(Encoding::Gzip))
         .service(tower::service_fn(echo_unary));
     axum::Router::new()
         .route("/", get(|| async { "an axum app that also speaks gRPC\n" }))

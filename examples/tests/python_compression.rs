@@ -1,8 +1,8 @@
 //! Cross-implementation compression: a Python grpcio client compressing
-//! with gzip against our server (`CompressionLayer::server()` in its
-//! stack), and our client (`CompressionLayer::client()`) compressing with
-//! gzip and with deflate against a grpcio server that compresses its
-//! responses the same way.
+//! with gzip against our server (`ServerCompressionLayer` in its stack),
+//! and our client (`ClientCompressionLayer`) compressing with gzip and with
+//! deflate against a grpcio server that compresses its responses the same
+//! way.
 //!
 //! Taps on the wire side of our compression layer record what travelled:
 //! the `grpc-encoding` of each head and the compressed flag of each
@@ -26,7 +26,9 @@ use examples::echo_service::EchoService;
 use grpc_client::{Endpoint, GrpcService};
 use grpc_core::codec::Deframer;
 use grpc_core::{BoxError, Code, GrpcBody};
-use grpc_layers::compression::{CompressionLayer, Encoding, DEFAULT_MIN_SIZE};
+use grpc_layers::compression::{
+    ClientCompressionLayer, Encoding, ServerCompressionLayer, DEFAULT_MIN_SIZE,
+};
 use grpc_server::{Router, Server};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -135,7 +137,7 @@ async fn a_grpcio_client_compressing_with_gzip_passes_every_case_against_our_ser
         // On the wire side of compression: sees what grpcio sent and gets.
         .map_request(move |r| req_tap.request(r))
         .map_response(move |r| res_tap.response(r))
-        .layer(CompressionLayer::server().send_compressed(Encoding::Gzip))
+        .layer(ServerCompressionLayer::new().send_compressed(Encoding::Gzip))
         .service(Router::new().add_service(EchoServer::new(EchoService::new())));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -411,7 +413,7 @@ async fn our_client_compressing_with_gzip_and_deflate_passes_against_a_grpcio_se
         let taps = Taps::default();
         let (req_tap, res_tap) = (taps.clone(), taps.clone());
         let stack = ServiceBuilder::new()
-            .layer(CompressionLayer::client().send_compressed(encoding))
+            .layer(ClientCompressionLayer::new().send_compressed(encoding))
             // On the wire side of compression.
             .map_request(move |r| req_tap.request(r))
             .map_response(move |r| res_tap.response(r))

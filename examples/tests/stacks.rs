@@ -17,7 +17,7 @@ use examples::echo_service::EchoService;
 use grpc_client::Endpoint;
 use grpc_core::deadline::Deadline;
 use grpc_core::{Code, GrpcBody, Request};
-use grpc_layers::compression::{CompressionLayer, Encoding};
+use grpc_layers::compression::{ClientCompressionLayer, Encoding, ServerCompressionLayer};
 use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
 use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::status::ServerStatusLayer;
@@ -93,7 +93,7 @@ async fn a_users_layer_goes_between_two_of_ours() {
             request
         })
         .layer(ServerLimitsLayer::new().max_receive_message_size(1024))
-        .layer(CompressionLayer::server())
+        .layer(ServerCompressionLayer::new())
         .service(router);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -132,7 +132,7 @@ async fn an_axum_route_inflates_gzip_requests_and_sees_its_deadline() {
     let addr = start_axum().await;
     let stack = ServiceBuilder::new()
         .layer(ClientDeadlineLayer::new())
-        .layer(CompressionLayer::client().send_compressed(Encoding::Gzip))
+        .layer(ClientCompressionLayer::new().send_compressed(Encoding::Gzip))
         .service(channel(addr));
     let mut client = EchoClient::new(stack);
     let mut request = Request::new(EchoRequest {

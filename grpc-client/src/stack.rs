@@ -17,14 +17,14 @@
 //! | [`ClientStatusLayer`] | outermost: every error from inside (transport, deadline, limits) becomes a [`Status`](grpc_core::Status), the cause kept as its `source()` |
 //! | [`ClientDeadlineLayer`] | sends `grpc-timeout` for a call's deadline (its `Deadline` extension, or one propagated from the handler making the call) and enforces it locally |
 //! | [`ClientLimitsLayer`] | refuses oversized messages on the wire, and tells decompression the call's limits |
-//! | [`CompressionLayer::client`] | next to the channel: decompresses responses (bounded by the limits above), compresses requests when configured |
+//! | [`ClientCompressionLayer`] | next to the channel: decompresses responses (bounded by the limits above), compresses requests when configured |
 //!
 //! To change anything, write the chain out with your own layers and
 //! settings; [`default_layers`] is exactly the chain above.
 //!
 //! Feature `default-stack` (on by default).
 
-use grpc_layers::compression::CompressionLayer;
+use grpc_layers::compression::ClientCompressionLayer;
 use grpc_layers::deadline::ClientDeadlineLayer;
 use grpc_layers::limits::ClientLimitsLayer;
 use grpc_layers::status::{ClientStatusLayer, DefaultMapper};
@@ -33,7 +33,7 @@ use tower::ServiceBuilder;
 
 /// The type of [`default_layers`]: innermost layer first, as tower nests them.
 pub type DefaultLayers = Stack<
-    CompressionLayer,
+    ClientCompressionLayer,
     Stack<
         ClientLimitsLayer,
         Stack<ClientDeadlineLayer, Stack<ClientStatusLayer<DefaultMapper>, Identity>>,
@@ -49,5 +49,5 @@ pub fn default_layers() -> ServiceBuilder<DefaultLayers> {
         .layer(ClientStatusLayer::new().mapper(crate::status::mapper()))
         .layer(ClientDeadlineLayer::new())
         .layer(ClientLimitsLayer::new())
-        .layer(CompressionLayer::client())
+        .layer(ClientCompressionLayer::new())
 }

@@ -1,8 +1,8 @@
 //! Compression end to end, over real HTTP/2 on 127.0.0.1: a `grpc-server`
-//! behind `CompressionLayer::server()`, called by `grpc-client` behind
-//! `CompressionLayer::client()`. A tap on each side, between the layer and
-//! the wire, records what actually travels: the compressed flag of every
-//! message and the heads.
+//! behind `ServerCompressionLayer`, called by `grpc-client` behind
+//! `ClientCompressionLayer`. A tap on each side, between the layer and the
+//! wire, records what actually travels: the compressed flag of every message
+//! and the heads.
 #![cfg(feature = "compression")]
 
 use std::future::Future;
@@ -19,7 +19,8 @@ use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::{BytesCodec, Deframer};
 use grpc_core::{BoxError, Code, GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
 use grpc_layers::compression::{
-    CompressionLayer, Encoding, EncodingSet, MessageCompression, SendCompression,
+    ClientCompression, ClientCompressionLayer, Encoding, EncodingSet, MessageCompression,
+    SendCompression, ServerCompressionLayer,
 };
 use grpc_server::{handler, Router, Server};
 use http::HeaderMap;
@@ -261,7 +262,7 @@ struct TestServer {
     _stop: oneshot::Sender<()>,
 }
 
-async fn start(layer: CompressionLayer) -> TestServer {
+async fn start(layer: ServerCompressionLayer) -> TestServer {
     let wire = Wire::default();
     let service = ServiceBuilder::new()
         .layer(TapLayer {
@@ -293,11 +294,8 @@ fn channel(addr: SocketAddr) -> Channel {
 /// calls as it came off the wire.
 fn client(
     addr: SocketAddr,
-    layer: CompressionLayer,
-) -> (
-    Grpc<grpc_layers::compression::Compression<Tap<Channel>>>,
-    Wire,
-) {
+    layer: ClientCompressionLayer,
+) -> (Grpc<ClientCompression<Tap<Channel>>>, Wire) {
     let wire = Wire::default();
     let service = ServiceBuilder::new()
         .layer(layer)
@@ -319,10 +317,10 @@ fn client(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_algorithm_compresses_both_ways_for_all_four_kinds_of_call() {
     for encoding in enabled() {
-        let server = start(CompressionLayer::server().send_compressed(encoding)).await;
+        let server = start(ServerCompressionLayer::new().send_compressed(encoding)).await;
         let (mut grpc, responses) = client(
             server.addr,
-            CompressionLayer::client().send_compressed(encoding),
+            ClientCompressionLayer::new().send_compressed(encoding),
         );
         let message = payload(encoding.name(), 5000);
 
@@ -388,10 +386,10 @@ async fn short_messages_go_plain_inside_a_compressed_call() {
     let Some(&encoding) = enabled().first() else {
         return;
     };
-    let server = start(CompressionLayer::server().send_compressed(encoding)).await;
+    let server = start(ServerCompressionLayer::new().send_compressed(encoding)).await;
     let (mut grpc, responses) = client(
         server.addr,
-        CompressionLayer::client().send_compressed(encoding),
+        ClientCompressionLayer::new().send_compressed(encoding),
     );
     // Below the default minimum size of 32 bytes: plain both ways, in a
     // call that is compressed.
@@ -411,7 +409,7 @@ async fn each_side_picks_an_encoding_the_other_supports() {
         return;
     }
     let server_prefers: Vec<Encoding> = enabled().into_iter().rev().collect();
-    let mut layer = CompressionLayer::server();
+    let mut layer = ServerCompressionLayer::new();
     for e in &server_prefers {
         layer = layer.send_compressed(*e);
     }
@@ -420,7 +418,7 @@ async fn each_side_picks_an_encoding_the_other_supports() {
     let least = *server_prefers.last().unwrap();
     let (mut grpc, responses) = client(
         server.addr,
-        CompressionLayer::client()
+        ClientCompressionLayer::new()
             .accept([least])
             .send_compressed(least),
     );
@@ -444,7 +442,7 @@ async fn each_side_picks_an_encoding_the_other_supports() {
     // A client that accepts nothing compressed gets plain answers.
     let (mut grpc, responses) = client(
         server.addr,
-        CompressionLayer::client().accept(std::iter::empty()),
+        ClientCompressionLayer::new().accept(std::iter::empty()),
     );
     let reply = bounded(grpc.unary(Request::new(message.clone()), UNARY, BytesCodec))
         .await
@@ -463,10 +461,10 @@ async fn a_request_in_an_encoding_the_server_does_not_take_is_unimplemented_with
     if taken == other {
         return;
     }
-    let server = start(CompressionLayer::server().accept([taken])).await;
+    let server = start(ServerCompressionLayer::new().accept([taken])).await;
     let (mut grpc, responses) = client(
         server.addr,
-        CompressionLayer::client().send_compressed(other),
+        ClientCompressionLayer::new().send_compressed(other),
     );
     let status = bounded(grpc.unary(Request::new(payload("x", 500)), UNARY, BytesCodec))
         .await
@@ -489,7 +487,7 @@ async fn a_request_in_an_encoding_the_server_does_not_take_is_unimplemented_with
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compressed_flag_without_grpc_encoding_is_internal() {
-    let server = start(CompressionLayer::server()).await;
+    let server = start(ServerCompressionLayer::new()).await;
     let mut channel = channel(server.addr);
     let mut request = http::Request::new(GrpcBody::once(
         encode_raw(b"looks compressed, says nothing", true),
@@ -521,10 +519,10 @@ async fn a_compressed_flag_without_grpc_encoding_is_internal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_messages_of_a_stream_can_go_uncompressed_both_ways() {
     for encoding in enabled() {
-        let server = start(CompressionLayer::server().send_compressed(encoding)).await;
+        let server = start(ServerCompressionLayer::new().send_compressed(encoding)).await;
         let (mut grpc, responses) = client(
             server.addr,
-            CompressionLayer::client().send_compressed(encoding),
+            ClientCompressionLayer::new().send_compressed(encoding),
         );
         let plan = [
             payload("zip 1", 300),
@@ -567,10 +565,10 @@ async fn the_receive_limit_holds_for_the_inflated_size_both_ways() {
         return;
     };
     // Requests: the server's default 4 MiB.
-    let server = start(CompressionLayer::server().send_compressed(encoding)).await;
+    let server = start(ServerCompressionLayer::new().send_compressed(encoding)).await;
     let (mut grpc, _) = client(
         server.addr,
-        CompressionLayer::client().send_compressed(encoding),
+        ClientCompressionLayer::new().send_compressed(encoding),
     );
     let big = Bytes::from(vec![0u8; 5 << 20]);
     let status = bounded(grpc.unary(Request::new(big.clone()), UNARY, BytesCodec))
@@ -587,7 +585,7 @@ async fn the_receive_limit_holds_for_the_inflated_size_both_ways() {
     // Responses: the client's limit, carried by `Grpc` in `MessageLimits`.
     let (grpc, _) = client(
         server.addr,
-        CompressionLayer::client().send_compressed(encoding),
+        ClientCompressionLayer::new().send_compressed(encoding),
     );
     let mut grpc = grpc.max_receive_message_size(1 << 20);
     let mut request = Request::new(stream::iter([Bytes::from(vec![0u8; 2 << 20])]));

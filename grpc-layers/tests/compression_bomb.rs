@@ -25,7 +25,9 @@ use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::BytesCodec;
 use grpc_core::limits::DEFAULT_MAX_RECEIVE_MESSAGE_SIZE;
 use grpc_core::{Code, GrpcBody, GrpcMethod, Request, Response, Status};
-use grpc_layers::compression::{CompressionLayer, Encoding, EncodingSet};
+use grpc_layers::compression::{
+    ClientCompressionLayer, Encoding, EncodingSet, ServerCompressionLayer,
+};
 use grpc_server::{handler, Router, Server};
 use http_body_util::BodyExt;
 use peakmem_alloc::{PeakMemAlloc, PeakMemAllocTrait, INSTRUMENTED_SYSTEM};
@@ -251,7 +253,7 @@ fn bombs_are_refused_both_ways_within_a_few_times_the_receive_limit() {
             }),
         );
         let (server_addr, _stop_server) =
-            serve(CompressionLayer::server().layer(echo)).await;
+            serve(ServerCompressionLayer::new().layer(echo)).await;
 
         for encoding in EncodingSet::enabled().iter() {
             check_honest(encoding);
@@ -281,7 +283,7 @@ fn bombs_are_refused_both_ways_within_a_few_times_the_receive_limit() {
 
             // To a client: a server answers the bomb.
             let (bomber, _stop_bomber) = serve(answering(frame.clone(), encoding)).await;
-            let mut grpc = Grpc::new(CompressionLayer::client().layer(channel(bomber)));
+            let mut grpc = Grpc::new(ClientCompressionLayer::new().layer(channel(bomber)));
             let warm_up = grpc
                 .unary(Request::new(Bytes::new()), UNARY, BytesCodec)
                 .await;
@@ -302,7 +304,7 @@ fn bombs_are_refused_both_ways_within_a_few_times_the_receive_limit() {
         // compressed, costs about as much.
         if let Some(encoding) = EncodingSet::enabled().iter().next() {
             let mut grpc = Grpc::new(
-                CompressionLayer::client()
+                ClientCompressionLayer::new()
                     .send_compressed(encoding)
                     .layer(channel(server_addr)),
             );

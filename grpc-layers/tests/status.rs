@@ -387,7 +387,7 @@ async fn h2_reset_reasons_map_to_the_codes_of_the_grpc_http2_spec() {
 
 #[cfg(feature = "full")]
 mod full_stack {
-    use grpc_layers::compression::{CompressionLayer, Encoding};
+    use grpc_layers::compression::{ClientCompressionLayer, Encoding, ServerCompressionLayer};
     use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
     use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
 
@@ -399,7 +399,7 @@ mod full_stack {
                 .layer(ServerStatusLayer::new())
                 .layer(ServerLimitsLayer::new().max_receive_message_size(64 << 10))
                 .layer(ServerDeadlineLayer::new())
-                .layer(CompressionLayer::server().send_compressed(Encoding::Gzip))
+                .layer(ServerCompressionLayer::new().send_compressed(Encoding::Gzip))
                 .service(router(peers)),
         )
         .await
@@ -411,7 +411,7 @@ mod full_stack {
                 .layer(ClientStatusLayer::new().mapper(grpc_client::status::mapper()))
                 .layer(ClientDeadlineLayer::new())
                 .layer(ClientLimitsLayer::new())
-                .layer(CompressionLayer::client().send_compressed(Encoding::Gzip))
+                .layer(ClientCompressionLayer::new().send_compressed(Encoding::Gzip))
                 .service(channel(server.addr)),
         )
     }

@@ -18,13 +18,13 @@
 //! | [`ServerStatusLayer`] | outermost, so an error or a panic from any layer inside becomes a trailers-only status and the stack's error type is `Infallible` |
 //! | [`ServerDeadlineLayer`] | enforces `grpc-timeout` over everything inside it, the handler and its response stream included |
 //! | [`ServerLimitsLayer`] | refuses oversized messages on the wire, and tells the layers inside (decompression, handler adapters) the call's limits |
-//! | [`CompressionLayer::server`] | innermost, next to the handlers: decompresses requests (bounded by the limits above) and compresses responses the client can read |
+//! | [`ServerCompressionLayer`] | innermost, next to the handlers: decompresses requests (bounded by the limits above) and compresses responses the client can read |
 //!
 //! Nothing is hidden: [`default_layers`] is exactly this chain, so to
 //! reorder, drop, replace or insert a layer, write the chain out yourself:
 //!
 //! ```
-//! use grpc_layers::compression::{CompressionLayer, Encoding};
+//! use grpc_layers::compression::{Encoding, ServerCompressionLayer};
 //! use grpc_layers::deadline::ServerDeadlineLayer;
 //! use grpc_layers::limits::ServerLimitsLayer;
 //! use grpc_layers::status::ServerStatusLayer;
@@ -35,14 +35,14 @@
 //!     .layer(ServerDeadlineLayer::new())
 //!     // ... your own layer here, e.g. authentication or a concurrency limit ...
 //!     .layer(ServerLimitsLayer::new().max_receive_message_size(16 << 20))
-//!     .layer(CompressionLayer::server().send_compressed(Encoding::Gzip));
+//!     .layer(ServerCompressionLayer::new().send_compressed(Encoding::Gzip));
 //! let service = layers.service(grpc_server::Router::new());
 //! # let _ = service;
 //! ```
 //!
 //! Feature `default-stack` (on by default).
 
-use grpc_layers::compression::CompressionLayer;
+use grpc_layers::compression::ServerCompressionLayer;
 use grpc_layers::deadline::ServerDeadlineLayer;
 use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::status::ServerStatusLayer;
@@ -51,19 +51,20 @@ use tower::ServiceBuilder;
 
 /// The type of [`default_layers`]: innermost layer first, as tower nests them.
 pub type DefaultLayers = Stack<
-    CompressionLayer,
+    ServerCompressionLayer,
     Stack<ServerLimitsLayer, Stack<ServerDeadlineLayer, Stack<ServerStatusLayer, Identity>>>,
 >;
 
 /// The default server stack; see the [module docs](self).
 ///
 /// Compression: requests in gzip are accepted; responses go out
-/// uncompressed unless configured (`CompressionLayer::send_compressed`).
+/// uncompressed unless configured
+/// ([`ServerCompressionLayer::send_compressed`]).
 /// Limits: 4 MiB received, `i32::MAX` sent.
 pub fn default_layers() -> ServiceBuilder<DefaultLayers> {
     ServiceBuilder::new()
         .layer(ServerStatusLayer::new())
         .layer(ServerDeadlineLayer::new())
         .layer(ServerLimitsLayer::new())
-        .layer(CompressionLayer::server())
+        .layer(ServerCompressionLayer::new())
 }

@@ -15,7 +15,7 @@ use examples::echo::EchoRequest;
 use grpc_client::Endpoint;
 use grpc_core::deadline::Deadline;
 use grpc_core::Request;
-use grpc_layers::compression::{CompressionLayer, Encoding};
+use grpc_layers::compression::{ClientCompressionLayer, Encoding};
 use grpc_layers::deadline::ClientDeadlineLayer;
 use tower::ServiceBuilder;
 
@@ -34,7 +34,7 @@ async fn main() {
         .connect_lazy();
     let stack = ServiceBuilder::new()
         .layer(ClientDeadlineLayer::new())
-        .layer(CompressionLayer::client().send_compressed(Encoding::Gzip))
+        .layer(ClientCompressionLayer::new().send_compressed(Encoding::Gzip))
         .service(channel);
     let mut client = EchoClient::new(stack);
     let mut request = Request::new(EchoRequest {

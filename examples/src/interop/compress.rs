@@ -2,19 +2,21 @@
 //! (`grpc_layers::compression`, gzip): per-call and per-message choices,
 //! in one place.
 
-use grpc_layers::compression::{CompressionLayer, Encoding, MessageCompression, SendCompression};
+use grpc_layers::compression::{
+    ClientCompressionLayer, Encoding, MessageCompression, SendCompression, ServerCompressionLayer,
+};
 use http::Extensions;
 
 /// The server's compression layer: decompresses requests in any enabled
 /// encoding; compresses a response only when its handler asks for it.
-pub fn server_layer() -> CompressionLayer {
-    CompressionLayer::server()
+pub fn server_layer() -> ServerCompressionLayer {
+    ServerCompressionLayer::new()
 }
 
 /// The client's compression layer: decompresses responses; compresses a
 /// request only when its call asks for it.
-pub fn client_layer() -> CompressionLayer {
-    CompressionLayer::client()
+pub fn client_layer() -> ClientCompressionLayer {
+    ClientCompressionLayer::new()
 }
 
 /// Compresses this call's messages with gzip (`true`) or sends them

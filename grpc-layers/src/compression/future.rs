@@ -20,7 +20,8 @@ use super::layer::Config;
 use super::{Encoding, EncodingSet};
 
 pin_project! {
-    /// The response future of [`Compression`](super::Compression).
+    /// The response future of [`ServerCompression`](super::ServerCompression)
+    /// and [`ClientCompression`](super::ClientCompression).
     pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,

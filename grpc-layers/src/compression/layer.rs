@@ -1,23 +1,15 @@
-//! [`CompressionLayer`]: the configuration of one side of a call.
+//! [`ServerCompressionLayer`] and [`ClientCompressionLayer`]: the
+//! configuration of one side of a call.
 
 use tower_layer::Layer;
 
 use super::algorithm::CompressionLevel;
-use super::service::Compression;
+use super::service::{ClientCompression, ServerCompression};
 use super::{Encoding, EncodingSet};
 
 /// Messages shorter than this are sent uncompressed by default: below a few
 /// dozen bytes the algorithms' own headers make the message longer.
 pub const DEFAULT_MIN_SIZE: usize = 32;
-
-/// Which side of a call the layer serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Decompresses requests, compresses responses.
-    Server,
-    /// Compresses requests, decompresses responses.
-    Client,
-}
 
 /// The send preference: distinct compressing encodings, most wanted first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +54,6 @@ impl Preference {
 /// it by value with no reference count.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
-    pub(crate) role: Role,
     pub(crate) accept: EncodingSet,
     pub(crate) send: Preference,
     pub(crate) min_size: usize,
@@ -72,9 +63,8 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    pub(crate) const fn new(role: Role) -> Self {
+    pub(crate) const fn new() -> Self {
         Config {
-            role,
             accept: EncodingSet::enabled(),
             send: Preference::new(),
             min_size: DEFAULT_MIN_SIZE,
@@ -89,88 +79,128 @@ impl Config {
     }
 }
 
-/// Compresses and decompresses the messages of gRPC calls; see the
-/// [module docs](super).
-///
-/// Defaults, on either side:
+/// The setters both layers share, and `new` and `Default`.
+macro_rules! compression_setters {
+    ($layer:ident, $(#[$send_doc:meta])*) => {
+        impl $layer {
+            /// The layer with the defaults: every enabled algorithm
+            /// received, nothing compressed on the way out.
+            pub const fn new() -> Self {
+                $layer {
+                    config: Config::new(),
+                }
+            }
+
+            $(#[$send_doc])*
+            ///
+            /// An encoding whose feature is off is ignored, as is identity.
+            pub fn send_compressed(mut self, encoding: Encoding) -> Self {
+                self.config.send.push(encoding);
+                self
+            }
+
+            /// Accept messages compressed with these encodings only
+            /// (identity is always accepted); they are also what
+            /// `grpc-accept-encoding` advertises. Encodings whose feature is
+            /// off are left out.
+            pub fn accept(mut self, encodings: impl IntoIterator<Item = Encoding>) -> Self {
+                self.config.accept = encodings.into_iter().collect();
+                self
+            }
+
+            /// Send messages shorter than `bytes` uncompressed (default
+            /// [`DEFAULT_MIN_SIZE`]).
+            pub fn min_size(mut self, bytes: usize) -> Self {
+                self.config.min_size = bytes;
+                self
+            }
+
+            /// The largest message decompression may produce. The call's
+            /// receive limit (its
+            /// [`MessageLimits`](grpc_core::limits::MessageLimits)
+            /// extension, 4 MiB by default) applies too: the narrower of the
+            /// two wins. A message that would inflate past it is
+            /// `RESOURCE_EXHAUSTED`.
+            pub fn max_decompressed_size(mut self, bytes: usize) -> Self {
+                self.config.max_decompressed_size = Some(bytes);
+                self
+            }
+
+            /// How hard to compress (default [`CompressionLevel::Default`]).
+            pub fn level(mut self, level: CompressionLevel) -> Self {
+                self.config.level = level;
+                self
+            }
+        }
+
+        impl Default for $layer {
+            fn default() -> Self {
+                $layer::new()
+            }
+        }
+    };
+}
+
+/// Compression on the server: decompresses requests by their
+/// `grpc-encoding`, compresses responses in an encoding the client lists in
+/// `grpc-accept-encoding`; see the [module docs](super).
 ///
 /// | setting | default |
 /// |---|---|
 /// | encodings received ([`accept`](Self::accept)) | every enabled algorithm |
-/// | encodings sent ([`send_compressed`](Self::send_compressed)) | none: messages go out uncompressed |
+/// | encodings sent ([`send_compressed`](Self::send_compressed)) | none: responses go out uncompressed |
 /// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`] (32 bytes) |
 /// | decompressed size limit ([`max_decompressed_size`](Self::max_decompressed_size)) | the call's `MessageLimits` receive limit (4 MiB unless a layer or setter asks otherwise) |
 /// | level ([`level`](Self::level)) | [`CompressionLevel::Default`] |
 #[derive(Clone, Copy, Debug)]
-pub struct CompressionLayer {
+pub struct ServerCompressionLayer {
     config: Config,
 }
 
-impl CompressionLayer {
-    /// The server side: decompresses requests, compresses responses.
-    pub const fn server() -> Self {
-        CompressionLayer {
-            config: Config::new(Role::Server),
-        }
-    }
+compression_setters!(
+    ServerCompressionLayer,
+    /// Compress responses with `encoding`. Call it again to list more
+    /// encodings, most preferred first: a response goes out in the first of
+    /// these the client lists in its `grpc-accept-encoding`, and
+    /// uncompressed when it lists none.
+);
 
-    /// The client side: compresses requests, decompresses responses.
-    pub const fn client() -> Self {
-        CompressionLayer {
-            config: Config::new(Role::Client),
-        }
-    }
+impl<S> Layer<S> for ServerCompressionLayer {
+    type Service = ServerCompression<S>;
 
-    /// Compress what this side sends with `encoding`. Call it again to list
-    /// more encodings, most preferred first.
-    ///
-    /// - A **server** answers with the first of these the client lists in
-    ///   its `grpc-accept-encoding`, and uncompressed when it lists none.
-    /// - A **client** compresses every request with the first of these (a
-    ///   server without it answers `UNIMPLEMENTED`).
-    ///
-    /// An encoding whose feature is off is ignored, as is identity.
-    pub fn send_compressed(mut self, encoding: Encoding) -> Self {
-        self.config.send.push(encoding);
-        self
-    }
-
-    /// Accept messages compressed with these encodings only (identity is
-    /// always accepted); they are also what `grpc-accept-encoding`
-    /// advertises. Encodings whose feature is off are left out.
-    pub fn accept(mut self, encodings: impl IntoIterator<Item = Encoding>) -> Self {
-        self.config.accept = encodings.into_iter().collect();
-        self
-    }
-
-    /// Send messages shorter than `bytes` uncompressed (default
-    /// [`DEFAULT_MIN_SIZE`]).
-    pub fn min_size(mut self, bytes: usize) -> Self {
-        self.config.min_size = bytes;
-        self
-    }
-
-    /// The largest message decompression may produce. The call's
-    /// receive limit (its [`MessageLimits`](grpc_core::limits::MessageLimits)
-    /// extension, 4 MiB by default) applies too: the narrower of the two
-    /// wins. A message that would inflate past it is `RESOURCE_EXHAUSTED`.
-    pub fn max_decompressed_size(mut self, bytes: usize) -> Self {
-        self.config.max_decompressed_size = Some(bytes);
-        self
-    }
-
-    /// How hard to compress (default [`CompressionLevel::Default`]).
-    pub fn level(mut self, level: CompressionLevel) -> Self {
-        self.config.level = level;
-        self
+    fn layer(&self, inner: S) -> ServerCompression<S> {
+        ServerCompression::with_config(inner, self.config)
     }
 }
 
-impl<S> Layer<S> for CompressionLayer {
-    type Service = Compression<S>;
+/// Compression on the client: compresses requests when asked to,
+/// decompresses responses by their `grpc-encoding`; see the
+/// [module docs](super).
+///
+/// | setting | default |
+/// |---|---|
+/// | encodings received ([`accept`](Self::accept)) | every enabled algorithm |
+/// | encodings sent ([`send_compressed`](Self::send_compressed)) | none: requests go out uncompressed |
+/// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`] (32 bytes) |
+/// | decompressed size limit ([`max_decompressed_size`](Self::max_decompressed_size)) | the call's `MessageLimits` receive limit (4 MiB unless a layer or setter asks otherwise) |
+/// | level ([`level`](Self::level)) | [`CompressionLevel::Default`] |
+#[derive(Clone, Copy, Debug)]
+pub struct ClientCompressionLayer {
+    config: Config,
+}
 
-    fn layer(&self, inner: S) -> Compression<S> {
-        Compression::with_config(inner, self.config)
+compression_setters!(
+    ClientCompressionLayer,
+    /// Compress requests with `encoding`. Call it again to list more
+    /// encodings, most preferred first: every request is compressed with the
+    /// first of these (a server without it answers `UNIMPLEMENTED`).
+);
+
+impl<S> Layer<S> for ClientCompressionLayer {
+    type Service = ClientCompression<S>;
+
+    fn layer(&self, inner: S) -> ClientCompression<S> {
+        ClientCompression::with_config(inner, self.config)
     }
 }
 
@@ -180,7 +210,7 @@ mod tests {
 
     #[test]
     fn the_preference_keeps_order_and_drops_duplicates_identity_and_disabled() {
-        let layer = CompressionLayer::client()
+        let layer = ClientCompressionLayer::new()
             .send_compressed(Encoding::Zstd)
             .send_compressed(Encoding::Identity)
             .send_compressed(Encoding::Gzip)
@@ -210,7 +240,7 @@ mod tests {
 
     #[test]
     fn by_default_every_enabled_algorithm_is_accepted_and_none_is_sent() {
-        let layer = CompressionLayer::server();
+        let layer = ServerCompressionLayer::new();
         assert_eq!(layer.config.accept, EncodingSet::enabled());
         assert_eq!(layer.config.send.iter().count(), 0);
         assert_eq!(layer.config.min_size, DEFAULT_MIN_SIZE);
@@ -219,7 +249,7 @@ mod tests {
             super::super::service::recv_limit(&no_call_limit, &layer.config),
             4 << 20
         );
-        let only_gzip = CompressionLayer::server().accept([Encoding::Gzip]);
+        let only_gzip = ServerCompressionLayer::new().accept([Encoding::Gzip]);
         assert!(!only_gzip.config.accepts(Encoding::Deflate));
         assert!(only_gzip.config.accepts(Encoding::Identity));
     }

@@ -1,9 +1,9 @@
 //! Message compression: gzip, deflate and zstd, negotiated per call,
 //! decompressed within the receive limit.
 //!
-//! [`CompressionLayer::server`] decompresses requests by their
+//! [`ServerCompressionLayer`] decompresses requests by their
 //! `grpc-encoding` and compresses responses in an encoding the client lists
-//! in `grpc-accept-encoding`; [`CompressionLayer::client`] is the mirror. Each
+//! in `grpc-accept-encoding`; [`ClientCompressionLayer`] is the mirror. Each
 //! message is compressed on its own and flagged in its 5-byte prefix, so
 //! compressed and uncompressed messages can share a stream.
 //!
@@ -11,7 +11,7 @@
 //! use bytes::Bytes;
 //! use grpc_core::codec::framing::encode_raw;
 //! use grpc_core::{BoxError, GrpcBody};
-//! use grpc_layers::compression::{CompressionLayer, Encoding, EncodingSet};
+//! use grpc_layers::compression::{Encoding, EncodingSet, ServerCompressionLayer};
 //! use http_body_util::BodyExt;
 //! use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
 //!
@@ -27,7 +27,7 @@
 //!     Ok::<_, BoxError>(response)
 //! });
 //! let mut server = ServiceBuilder::new()
-//!     .layer(CompressionLayer::server().send_compressed(Encoding::Gzip))
+//!     .layer(ServerCompressionLayer::new().send_compressed(Encoding::Gzip))
 //!     .service(handler);
 //! // The layer takes any request body, so name the one used here.
 //! type Req = http::Request<GrpcBody>;
@@ -80,22 +80,23 @@
 //!
 //! # Client vs server
 //!
-//! | | server ([`CompressionLayer::server`]) | client ([`CompressionLayer::client`]) |
+//! | | server ([`ServerCompressionLayer`]) | client ([`ClientCompressionLayer`]) |
 //! |---|---|---|
 //! | received messages | requests, by their `grpc-encoding` | responses, by their `grpc-encoding` |
-//! | sent messages | the first of [`send_compressed`](CompressionLayer::send_compressed) the client accepts | the first of [`send_compressed`](CompressionLayer::send_compressed) |
+//! | sent messages | the first of [`send_compressed`](ServerCompressionLayer::send_compressed) the client accepts | the first of [`send_compressed`](ClientCompressionLayer::send_compressed) |
 //! | `grpc-accept-encoding` | on every gRPC response | on every request |
 //! | per-call choice | [`SendCompression`] in the handler's response extensions | [`SendCompression`] in the request extensions |
 //! | per-message choice | [`MessageCompression`] in the response extensions | [`MessageCompression`] in the request extensions |
 //!
 //! **By default nothing is compressed on the way out**: a server answers
-//! uncompressed unless [`send_compressed`](CompressionLayer::send_compressed)
-//! names encodings (it then answers in the first one the client accepts,
-//! whatever the request was compressed with), and a client sends
-//! uncompressed unless it names one. Every algorithm of the build is
-//! accepted on the way in. Messages shorter than
-//! [`min_size`](CompressionLayer::min_size) (32 bytes by default) are always
-//! sent uncompressed, flagged 0 in the same stream.
+//! uncompressed unless its
+//! [`send_compressed`](ServerCompressionLayer::send_compressed) names
+//! encodings (it then answers in the first one the client accepts, whatever
+//! the request was compressed with), and a client sends uncompressed unless
+//! its [`send_compressed`](ClientCompressionLayer::send_compressed) names
+//! one. Every algorithm of the build is accepted on the way in. Messages
+//! shorter than `min_size` (32 bytes by default, [`DEFAULT_MIN_SIZE`]) are
+//! always sent uncompressed, flagged 0 in the same stream.
 //!
 //! A request with no `grpc-encoding` (or `identity`) passes through
 //! untouched. Its messages are not inspected: a message flagged compressed in
@@ -147,8 +148,8 @@ pub use body::CompressionBody;
 pub use control::{MessageCompression, SendCompression};
 pub use encoding::{Encoding, EncodingSet};
 pub use future::ResponseFuture;
-pub use layer::{CompressionLayer, DEFAULT_MIN_SIZE};
-pub use service::Compression;
+pub use layer::{ClientCompressionLayer, ServerCompressionLayer, DEFAULT_MIN_SIZE};
+pub use service::{ClientCompression, ServerCompression};
 
 #[cfg(test)]
 mod tests;

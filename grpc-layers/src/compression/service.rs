@@ -1,4 +1,5 @@
-//! [`Compression`]: the service the layer builds.
+//! [`ServerCompression`] and [`ClientCompression`]: the services the
+//! layers build.
 
 use std::task::{Context, Poll};
 
@@ -13,63 +14,95 @@ use tower_service::Service;
 use super::body::CompressionBody;
 use super::control::{MessageCompression, SendCompression};
 use super::future::ResponseFuture;
-use super::layer::{CompressionLayer, Config, Role};
+use super::layer::{ClientCompressionLayer, Config, ServerCompressionLayer};
 use super::Encoding;
 
-/// Compresses and decompresses the messages of the calls through `S`; built
-/// by [`CompressionLayer`], see the [module docs](super).
-///
-/// The inner service gets `http::Request<GrpcBody>`: the request body as it
-/// came (no extra box when it already is a `GrpcBody`) when it is not
-/// transformed, or the transforming body erased once.
-#[derive(Clone, Debug)]
-pub struct Compression<S> {
-    inner: S,
-    config: Config,
+/// `new`, `layer`, `with_config`, `get_ref`, `get_mut`, `into_inner` and
+/// the `Service` impl, the same on both sides but for what a call does.
+macro_rules! compression_service {
+    ($(#[$doc:meta])* $name:ident, $layer:ident, $call:ident) => {
+        $(#[$doc])*
+        ///
+        /// The inner service gets `http::Request<GrpcBody>`: the request body
+        /// as it came (no extra box when it already is a `GrpcBody`) when it
+        /// is not transformed, or the transforming body erased once.
+        #[derive(Clone, Debug)]
+        pub struct $name<S> {
+            inner: S,
+            config: Config,
+        }
+
+        impl<S> $name<S> {
+            /// Wraps `inner`, with the defaults of the layer.
+            pub fn new(inner: S) -> Self {
+                $name::with_config(inner, Config::new())
+            }
+
+            /// The layer, to configure and apply to services.
+            pub const fn layer() -> $layer {
+                $layer::new()
+            }
+
+            pub(crate) fn with_config(inner: S, config: Config) -> Self {
+                $name { inner, config }
+            }
+
+            /// The inner service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The inner service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// The inner service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+
+        impl<S, B, ResB> Service<http::Request<B>> for $name<S>
+        where
+            S: Service<http::Request<GrpcBody>, Response = http::Response<ResB>>,
+            B: Body<Data = Bytes> + Send + 'static,
+            B::Error: Into<BoxError>,
+            ResB: Body<Data = Bytes>,
+            ResB::Error: Into<BoxError>,
+        {
+            type Response = http::Response<CompressionBody<ResB>>;
+            type Error = S::Error;
+            type Future = ResponseFuture<S::Future>;
+
+            fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+                self.inner.poll_ready(cx)
+            }
+
+            fn call(&mut self, request: http::Request<B>) -> Self::Future {
+                $call(&mut self.inner, self.config, request)
+            }
+        }
+    };
 }
 
-impl<S> Compression<S> {
-    /// The server side over `inner`, with the defaults of
-    /// [`CompressionLayer::server`].
-    pub fn server(inner: S) -> Self {
-        Compression::with_config(inner, Config::new(Role::Server))
-    }
+compression_service!(
+    /// Compression on the server, over `S`: decompresses requests,
+    /// compresses responses; built by [`ServerCompressionLayer`], see the
+    /// [module docs](super).
+    ServerCompression,
+    ServerCompressionLayer,
+    call_server
+);
 
-    /// The client side over `inner`, with the defaults of
-    /// [`CompressionLayer::client`].
-    pub fn client(inner: S) -> Self {
-        Compression::with_config(inner, Config::new(Role::Client))
-    }
-
-    /// The server layer; the same as [`CompressionLayer::server`].
-    pub const fn server_layer() -> CompressionLayer {
-        CompressionLayer::server()
-    }
-
-    /// The client layer; the same as [`CompressionLayer::client`].
-    pub const fn client_layer() -> CompressionLayer {
-        CompressionLayer::client()
-    }
-
-    pub(crate) fn with_config(inner: S, config: Config) -> Self {
-        Compression { inner, config }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+compression_service!(
+    /// Compression on the client, over `S`: compresses requests,
+    /// decompresses responses; built by [`ClientCompressionLayer`], see the
+    /// [module docs](super).
+    ClientCompression,
+    ClientCompressionLayer,
+    call_client
+);
 
 /// The receive limit of one call, by the one rule of
 /// [`grpc_core::limits`]: the narrowest of the call's `MessageLimits` (set
@@ -83,98 +116,80 @@ pub(crate) fn recv_limit(extensions: &http::Extensions, config: &Config) -> usiz
     MessageLimits::of(extensions).narrow(own).max_receive()
 }
 
-impl<S, B, ResB> Service<http::Request<B>> for Compression<S>
+/// A call through [`ServerCompression`].
+fn call_server<S, B>(
+    inner: &mut S,
+    config: Config,
+    request: http::Request<B>,
+) -> ResponseFuture<S::Future>
 where
-    S: Service<http::Request<GrpcBody>, Response = http::Response<ResB>>,
+    S: Service<http::Request<GrpcBody>>,
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
-    ResB: Body<Data = Bytes>,
-    ResB::Error: Into<BoxError>,
 {
-    type Response = http::Response<CompressionBody<ResB>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        match self.config.role {
-            Role::Server => self.call_server(request),
-            Role::Client => self.call_client(request),
-        }
-    }
+    let (mut parts, body) = request.into_parts();
+    let body = match parts.headers.get(GRPC_ENCODING) {
+        None => GrpcBody::new(body),
+        Some(value) => match Encoding::from_name(value.as_bytes()) {
+            Some(Encoding::Identity) => GrpcBody::new(body),
+            Some(encoding) if config.accepts(encoding) => {
+                // The messages reach the inner service uncompressed.
+                parts.headers.remove(GRPC_ENCODING);
+                let limit = recv_limit(&parts.extensions, &config);
+                GrpcBody::new(CompressionBody::decompress(body, encoding, limit))
+            }
+            _ => return ResponseFuture::rejected(unsupported(value, &config)),
+        },
+    };
+    let peer = super::EncodingSet::from_accept_headers(&parts.headers);
+    let future = inner.call(http::Request::from_parts(parts, body));
+    ResponseFuture::server(future, peer, config)
 }
 
-impl<S> Compression<S> {
-    fn call_server<B>(&mut self, request: http::Request<B>) -> ResponseFuture<S::Future>
-    where
-        S: Service<http::Request<GrpcBody>>,
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
+/// A call through [`ClientCompression`].
+fn call_client<S, B>(
+    inner: &mut S,
+    config: Config,
+    request: http::Request<B>,
+) -> ResponseFuture<S::Future>
+where
+    S: Service<http::Request<GrpcBody>>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (mut parts, body) = request.into_parts();
+    let send = match parts.extensions.get::<SendCompression>() {
+        Some(choice) => choice.encoding(),
+        None => config.send.iter().next().unwrap_or(Encoding::Identity),
+    };
+    let body = if send != Encoding::Identity
+        && send.is_enabled()
+        && !parts.headers.contains_key(GRPC_ENCODING)
     {
-        let config = self.config;
-        let (mut parts, body) = request.into_parts();
-        let body = match parts.headers.get(GRPC_ENCODING) {
-            None => GrpcBody::new(body),
-            Some(value) => match Encoding::from_name(value.as_bytes()) {
-                Some(Encoding::Identity) => GrpcBody::new(body),
-                Some(encoding) if config.accepts(encoding) => {
-                    // The messages reach the inner service uncompressed.
-                    parts.headers.remove(GRPC_ENCODING);
-                    let limit = recv_limit(&parts.extensions, &config);
-                    GrpcBody::new(CompressionBody::decompress(body, encoding, limit))
-                }
-                _ => return ResponseFuture::rejected(unsupported(value, &config)),
-            },
-        };
-        let peer = super::EncodingSet::from_accept_headers(&parts.headers);
-        let future = self.inner.call(http::Request::from_parts(parts, body));
-        ResponseFuture::server(future, peer, config)
-    }
-
-    fn call_client<B>(&mut self, request: http::Request<B>) -> ResponseFuture<S::Future>
-    where
-        S: Service<http::Request<GrpcBody>>,
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
-        let config = self.config;
-        let (mut parts, body) = request.into_parts();
-        let send = match parts.extensions.get::<SendCompression>() {
-            Some(choice) => choice.encoding(),
-            None => config.send.iter().next().unwrap_or(Encoding::Identity),
-        };
-        let body = if send != Encoding::Identity
-            && send.is_enabled()
-            && !parts.headers.contains_key(GRPC_ENCODING)
-        {
-            parts.headers.insert(GRPC_ENCODING, send.header_value());
-            let switch = parts.extensions.get::<MessageCompression>().cloned();
-            GrpcBody::new(CompressionBody::compress(
-                body,
-                send,
-                config.level,
-                config.min_size,
-                switch,
-            ))
-        } else {
-            if let Some(switch) = parts.extensions.get::<MessageCompression>() {
-                // Not compressed: its decisions will never be taken.
-                switch.detach();
-            }
-            GrpcBody::new(body)
-        };
-        if !parts.headers.contains_key(GRPC_ACCEPT_ENCODING) {
-            parts
-                .headers
-                .insert(GRPC_ACCEPT_ENCODING, config.accept.header_value());
+        parts.headers.insert(GRPC_ENCODING, send.header_value());
+        let switch = parts.extensions.get::<MessageCompression>().cloned();
+        GrpcBody::new(CompressionBody::compress(
+            body,
+            send,
+            config.level,
+            config.min_size,
+            switch,
+        ))
+    } else {
+        if let Some(switch) = parts.extensions.get::<MessageCompression>() {
+            // Not compressed: its decisions will never be taken.
+            switch.detach();
         }
-        let limit = recv_limit(&parts.extensions, &config);
-        let future = self.inner.call(http::Request::from_parts(parts, body));
-        ResponseFuture::client(future, limit, config)
+        GrpcBody::new(body)
+    };
+    if !parts.headers.contains_key(GRPC_ACCEPT_ENCODING) {
+        parts
+            .headers
+            .insert(GRPC_ACCEPT_ENCODING, config.accept.header_value());
     }
+    let limit = recv_limit(&parts.extensions, &config);
+    let future = inner.call(http::Request::from_parts(parts, body));
+    ResponseFuture::client(future, limit, config)
 }
 
 /// The answer to a request compressed in an encoding this server does not

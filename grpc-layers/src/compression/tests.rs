@@ -146,7 +146,7 @@ fn ok() -> Status {
 async fn a_compressed_request_reaches_the_handler_decompressed_and_without_grpc_encoding() {
     for encoding in enabled() {
         let (handler, seen) = echo();
-        let mut server = CompressionLayer::server().layer(handler);
+        let mut server = ServerCompressionLayer::new().layer(handler);
         let wire = [
             compressed(encoding, &text(500)),
             encode_raw(b"plain", false),
@@ -174,7 +174,7 @@ async fn a_compressed_request_reaches_the_handler_decompressed_and_without_grpc_
 async fn a_compressed_message_split_across_chunks_is_decompressed() {
     for encoding in enabled() {
         let (handler, _) = echo();
-        let mut server = CompressionLayer::server().layer(handler);
+        let mut server = ServerCompressionLayer::new().layer(handler);
         let wire = compressed(encoding, &text(10_000));
         let chunks: Vec<Bytes> = wire.chunks(7).map(Bytes::copy_from_slice).collect();
         let mut req = request(&[], ScriptedBody::new(chunks));
@@ -190,7 +190,7 @@ async fn a_compressed_message_split_across_chunks_is_decompressed() {
 async fn an_unknown_request_encoding_is_unimplemented_listing_what_is_accepted_and_the_handler_is_not_called(
 ) {
     let (handler, seen) = echo();
-    let mut server = CompressionLayer::server().layer(handler);
+    let mut server = ServerCompressionLayer::new().layer(handler);
     let req = request(&[("grpc-encoding", "snappy")], ScriptedBody::default());
     let response = call(&mut server, req).await;
     let headers = response.headers();
@@ -211,7 +211,7 @@ async fn an_unknown_request_encoding_is_unimplemented_listing_what_is_accepted_a
 #[tokio::test]
 async fn an_encoding_the_server_does_not_accept_is_unimplemented_listing_only_what_it_accepts() {
     let (handler, seen) = echo();
-    let mut server = CompressionLayer::server()
+    let mut server = ServerCompressionLayer::new()
         .accept([Encoding::Gzip])
         .layer(handler);
     let req = request(&[("grpc-encoding", "deflate")], ScriptedBody::default());
@@ -227,7 +227,7 @@ async fn an_uncompressed_request_passes_through_untouched_and_unboxed() {
     for headers in [&[][..], &[("grpc-encoding", "identity")][..]] {
         let kinds = Arc::new(Mutex::new(Vec::new()));
         let record = kinds.clone();
-        let mut server = CompressionLayer::server().layer(service_fn(
+        let mut server = ServerCompressionLayer::new().layer(service_fn(
             move |request: http::Request<GrpcBody>| {
                 record.lock().unwrap().push(format!("{:?}", request.body()));
                 std::future::ready(Ok::<_, Infallible>(grpc_response(GrpcBody::empty())))
@@ -248,7 +248,7 @@ async fn a_request_that_inflates_past_the_call_limit_is_resource_exhausted() {
     for encoding in enabled() {
         let (handler, _) = echo();
         // The layer's own limit is generous; the call's narrower one wins.
-        let mut server = CompressionLayer::server()
+        let mut server = ServerCompressionLayer::new()
             .max_decompressed_size(64 << 20)
             .layer(handler);
         let bomb = compressed(encoding, &vec![0; 8 << 20]);
@@ -267,7 +267,7 @@ async fn a_request_that_inflates_past_the_call_limit_is_resource_exhausted() {
 async fn without_a_call_limit_the_layer_limit_applies() {
     for encoding in enabled() {
         let (handler, _) = echo();
-        let mut server = CompressionLayer::server()
+        let mut server = ServerCompressionLayer::new()
             .max_decompressed_size(1000)
             .layer(handler);
         for (size, code) in [(1000, "0"), (1001, "8")] {
@@ -288,7 +288,7 @@ async fn without_a_call_limit_the_layer_limit_applies() {
 async fn corrupt_compressed_messages_end_the_body_with_internal() {
     for encoding in enabled() {
         let (handler, _) = echo();
-        let mut server = CompressionLayer::server().layer(handler);
+        let mut server = ServerCompressionLayer::new().layer(handler);
         let mut req = request(
             &[],
             ScriptedBody::new([encode_raw(b"this is not compressed", true)]),
@@ -320,7 +320,7 @@ where
 #[tokio::test]
 async fn the_response_is_compressed_in_the_first_preferred_encoding_the_client_accepts() {
     let reply = ScriptedBody::messages([text(1000), text(2000)]).with_status(&ok());
-    let mut server = CompressionLayer::server()
+    let mut server = ServerCompressionLayer::new()
         .send_compressed(Encoding::Zstd)
         .send_compressed(Encoding::Gzip)
         .send_compressed(Encoding::Deflate)
@@ -353,7 +353,7 @@ async fn the_response_is_compressed_in_the_first_preferred_encoding_the_client_a
 #[tokio::test]
 async fn the_response_is_uncompressed_when_the_client_accepts_none_of_the_preferred() {
     let reply = ScriptedBody::messages([text(1000)]).with_status(&ok());
-    let mut server = CompressionLayer::server()
+    let mut server = ServerCompressionLayer::new()
         .send_compressed(Encoding::Gzip)
         .layer(answering(reply));
     let response = call_accepting(&mut server, "identity,snappy").await;
@@ -365,7 +365,7 @@ async fn the_response_is_uncompressed_when_the_client_accepts_none_of_the_prefer
 #[tokio::test]
 async fn by_default_the_server_answers_uncompressed_but_advertises_what_it_accepts() {
     let reply = ScriptedBody::messages([text(1000)]).with_status(&ok());
-    let mut server = CompressionLayer::server().layer(answering(reply));
+    let mut server = ServerCompressionLayer::new().layer(answering(reply));
     let response = call_accepting(&mut server, "identity,gzip,deflate,zstd").await;
     assert!(!response.headers().contains_key("grpc-encoding"));
     assert_eq!(
@@ -381,7 +381,7 @@ async fn messages_below_the_minimum_size_go_uncompressed_in_a_compressed_stream(
     for encoding in enabled() {
         let reply = ScriptedBody::messages([text(99), text(100), text(5000), Vec::new()])
             .with_status(&ok());
-        let mut server = CompressionLayer::server()
+        let mut server = ServerCompressionLayer::new()
             .send_compressed(encoding)
             .min_size(100)
             .layer(answering(reply));
@@ -414,7 +414,7 @@ async fn a_handler_can_choose_or_disable_the_response_encoding_per_call() {
         // Not accepted by the client: no compression.
         (SendCompression::new(last), "identity", None),
     ] {
-        let mut server = CompressionLayer::server()
+        let mut server = ServerCompressionLayer::new()
             .send_compressed(Encoding::Gzip)
             .send_compressed(Encoding::Deflate)
             .layer(service_fn(move |_request: http::Request<GrpcBody>| {
@@ -479,7 +479,7 @@ async fn a_handler_can_switch_compression_off_for_single_messages_of_a_stream() 
             switch: switch.clone(),
             trailers: Some(ok().to_headers()),
         };
-        let mut server = CompressionLayer::server()
+        let mut server = ServerCompressionLayer::new()
             .send_compressed(encoding)
             .layer(service_fn(move |_request: http::Request<GrpcBody>| {
                 let mut response = grpc_response(body.clone());
@@ -496,7 +496,7 @@ async fn a_handler_can_switch_compression_off_for_single_messages_of_a_stream() 
             .iter()
             .map(|(flag, payload)| encode_raw(payload, *flag))
             .collect();
-        let mut client = CompressionLayer::client().layer(service_fn(move |_req| {
+        let mut client = ClientCompressionLayer::new().layer(service_fn(move |_req| {
             let mut response = grpc_response(ScriptedBody::new(wire.clone()));
             response
                 .headers_mut()
@@ -516,7 +516,7 @@ async fn a_handler_can_switch_compression_off_for_single_messages_of_a_stream() 
 async fn decisions_made_ahead_hold_when_messages_arrive_batched_in_one_chunk() {
     for encoding in enabled() {
         let plan = [false, true, true, false, true];
-        let mut server = CompressionLayer::server()
+        let mut server = ServerCompressionLayer::new()
             .send_compressed(encoding)
             .layer(service_fn(move |_request: http::Request<GrpcBody>| {
                 let decide = MessageCompression::new();
@@ -568,7 +568,7 @@ impl<B: Body + Unpin> Body for PollFirst<B> {
 
 #[tokio::test]
 async fn trailers_only_and_non_grpc_responses_are_left_alone() {
-    let mut server = CompressionLayer::server()
+    let mut server = ServerCompressionLayer::new()
         .send_compressed(Encoding::Gzip)
         .layer(service_fn(|request: http::Request<GrpcBody>| {
             let response = if request.uri().path() == "/status" {
@@ -604,7 +604,7 @@ async fn a_message_compressed_before_the_layer_is_an_error_not_compressed_twice(
         return;
     };
     let reply = ScriptedBody::new([encode_raw(&text(100), true)]).with_status(&ok());
-    let mut server = CompressionLayer::server()
+    let mut server = ServerCompressionLayer::new()
         .send_compressed(encoding)
         .layer(answering(reply));
     let response = call_accepting(&mut server, encoding.name()).await;
@@ -655,7 +655,7 @@ async fn the_client_compresses_requests_and_says_so_in_its_headers() {
     for encoding in enabled() {
         let reply = ScriptedBody::messages([b"ok"]).with_status(&ok());
         let (server, seen) = recording_server(reply, None);
-        let mut client = CompressionLayer::client()
+        let mut client = ClientCompressionLayer::new()
             .send_compressed(encoding)
             .layer(server);
         let body = ScriptedBody::messages([text(10), text(1000)]);
@@ -689,7 +689,7 @@ async fn the_client_sends_uncompressed_by_default_and_per_call_choices_win() {
         let reply = ScriptedBody::messages([b"ok"]).with_status(&ok());
         let (server, seen) = recording_server(reply, None);
         // The layer's own preference only applies without a choice.
-        let layer = CompressionLayer::client();
+        let layer = ClientCompressionLayer::new();
         let layer = match choice {
             Some(c) if c.encoding() == Encoding::Identity => layer.send_compressed(encoding),
             _ => layer,
@@ -721,7 +721,7 @@ async fn the_client_decompresses_responses_in_an_accepted_encoding() {
         ])
         .with_status(&ok());
         let (server, _) = recording_server(reply, Some(encoding.name()));
-        let mut client = CompressionLayer::client().layer(server);
+        let mut client = ClientCompressionLayer::new().layer(server);
         let response = call(&mut client, request(&[], ScriptedBody::messages([b"hi"]))).await;
         assert!(!response.headers().contains_key("grpc-encoding"));
         let (messages, trailers) = read(response.into_body()).await.unwrap();
@@ -744,7 +744,7 @@ async fn a_compressed_response_in_an_encoding_the_client_does_not_take_is_intern
     // Plain messages under an unknown encoding are fine...
     let reply = ScriptedBody::messages([b"plain"]).with_status(&ok());
     let (server, _) = recording_server(reply, Some("snappy"));
-    let mut client = CompressionLayer::client().layer(server);
+    let mut client = ClientCompressionLayer::new().layer(server);
     let response = call(&mut client, request(&[], ScriptedBody::messages([b"hi"]))).await;
     let (messages, _) = read(response.into_body()).await.unwrap();
     assert_eq!(messages, vec![(false, Bytes::from("plain"))]);
@@ -752,7 +752,7 @@ async fn a_compressed_response_in_an_encoding_the_client_does_not_take_is_intern
     let reply = ScriptedBody::new([compressed(encoding, &text(100))]).with_status(&ok());
     let (server, _) = recording_server(reply, Some(encoding.name()));
     let others: Vec<Encoding> = enabled().into_iter().filter(|e| *e != encoding).collect();
-    let mut client = CompressionLayer::client().accept(others).layer(server);
+    let mut client = ClientCompressionLayer::new().accept(others).layer(server);
     let response = call(&mut client, request(&[], ScriptedBody::messages([b"hi"]))).await;
     let err = read(response.into_body()).await.unwrap_err();
     assert_eq!(err.code(), Code::Internal);
@@ -764,7 +764,7 @@ async fn a_response_that_inflates_past_the_client_limit_is_resource_exhausted() 
     for encoding in enabled() {
         let reply = ScriptedBody::new([compressed(encoding, &vec![0; 4 << 20])]).with_status(&ok());
         let (server, _) = recording_server(reply, Some(encoding.name()));
-        let mut client = CompressionLayer::client().layer(server);
+        let mut client = ClientCompressionLayer::new().layer(server);
         let mut req = request(&[], ScriptedBody::messages([b"hi"]));
         req.extensions_mut()
             .insert(MessageLimits::new(64 << 10, usize::MAX));
@@ -782,7 +782,7 @@ type MockResponse = http::Response<GrpcBody>;
 #[tokio::test]
 async fn readiness_and_errors_of_the_inner_service_pass_through() {
     let (mut service, mut handle) =
-        mock::spawn_layer::<MockRequest, MockResponse, _>(CompressionLayer::server());
+        mock::spawn_layer::<MockRequest, MockResponse, _>(ServerCompressionLayer::new());
     handle.allow(0);
     assert!(service.poll_ready::<MockRequest>().is_pending());
     handle.allow(1);
@@ -808,7 +808,7 @@ async fn readiness_and_errors_of_the_inner_service_pass_through() {
 #[tokio::test]
 async fn a_rejected_call_still_consumed_readiness_without_calling_the_inner_service() {
     let (mut service, mut handle) =
-        mock::spawn_layer::<MockRequest, MockResponse, _>(CompressionLayer::server());
+        mock::spawn_layer::<MockRequest, MockResponse, _>(ServerCompressionLayer::new());
     handle.allow(1);
     assert!(service.poll_ready::<MockRequest>().is_ready());
     let response = service
@@ -822,7 +822,7 @@ async fn a_rejected_call_still_consumed_readiness_without_calling_the_inner_serv
 #[tokio::test]
 async fn a_clone_is_not_ready() {
     let (mut service, mut handle) =
-        mock::spawn_layer::<MockRequest, MockResponse, _>(CompressionLayer::client());
+        mock::spawn_layer::<MockRequest, MockResponse, _>(ClientCompressionLayer::new());
     handle.allow(1);
     assert!(service.poll_ready::<MockRequest>().is_ready());
     let mut clone = mock::Spawn::new(service.get_ref().clone());
@@ -841,7 +841,7 @@ async fn the_client_layer_shows_the_inner_request_its_headers() {
         return;
     };
     let (mut service, mut handle) = mock::spawn_layer::<MockRequest, MockResponse, _>(
-        CompressionLayer::client()
+        ClientCompressionLayer::new()
             .send_compressed(encoding)
             .accept([encoding]),
     );
