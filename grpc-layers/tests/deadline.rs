@@ -487,9 +487,9 @@ async fn a_propagated_deadline_reaches_a_second_hop() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_propagation_the_second_hop_gets_no_deadline() {
+async fn with_propagate_false_the_second_hop_gets_no_deadline() {
     let (b, b_received) = second_hop(Duration::ZERO, Counts::default()).await;
-    let layer = ClientDeadlineLayer::new().without_propagation();
+    let layer = ClientDeadlineLayer::new().propagate(false);
     let (a, _) = first_hop(&b, layer, Counts::default()).await;
     let mut client = deadline_client(&a);
 

@@ -108,11 +108,12 @@ impl ClientDeadlineLayer {
         self
     }
 
-    /// Ignores the deadline of the call being handled: calls get only their
-    /// own deadline or the default. For calls that must outlive the request
+    /// Whether the deadline of the call being handled narrows each call's
+    /// deadline (default `true`). With `false`, calls get only their own
+    /// deadline or the default: for calls that must outlive the request
     /// that caused them.
-    pub fn without_propagation(mut self) -> Self {
-        self.config.propagate = false;
+    pub fn propagate(mut self, on: bool) -> Self {
+        self.config.propagate = on;
         self
     }
 }

@@ -95,8 +95,8 @@
 //! spawned tasks: wrap a spawned future in [`inherit`] to carry it there.
 //! [`scope`] gives a future (a background job, a part of a handler) a
 //! deadline of its own, which can only narrow the current one.
-//! [`ClientDeadlineLayer::without_propagation`] turns propagation off for a
-//! client.
+//! [`propagate(false)`](ClientDeadlineLayer::propagate) turns propagation
+//! off for a client.
 //!
 //! # Errors
 //!

@@ -554,7 +554,7 @@ async fn the_propagated_deadline_narrows_a_longer_one_but_not_a_shorter_one() {
     );
     let sent = scope(
         incoming,
-        sent_timeout(layer.without_propagation(), Request::new(GrpcBody::empty())),
+        sent_timeout(layer.propagate(false), Request::new(GrpcBody::empty())),
     )
     .await;
     assert_eq!(sent.as_deref(), Some("10000000u"), "propagation off");
