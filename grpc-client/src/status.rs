@@ -66,7 +66,7 @@ use crate::error::Error;
 
 /// The stack's default table plus the rule for this crate's [`Error`].
 static MAPPER: LazyLock<DefaultMapper> = LazyLock::new(|| {
-    DefaultMapper::new().with_rule::<Error>(|err| Status::new(code_from_error(err), String::new()))
+    DefaultMapper::new().rule::<Error>(|err| Status::new(code_from_error(err), String::new()))
 });
 
 /// The mapper this crate applies to transport errors: `grpc-layers`'

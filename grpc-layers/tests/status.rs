@@ -273,7 +273,7 @@ async fn an_inner_error_is_answered_with_the_code_the_mapper_gives_it() {
     let stack = ServiceBuilder::new()
         .layer(
             ServerStatusLayer::new()
-                .mapper(DefaultMapper::new().with_code::<QuotaGone>(Code::ResourceExhausted)),
+                .mapper(DefaultMapper::new().code::<QuotaGone>(Code::ResourceExhausted)),
         )
         .service(tower::service_fn(
             move |request: http::Request<GrpcBody>| {

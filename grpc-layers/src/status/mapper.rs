@@ -72,9 +72,8 @@ struct Rule {
 ///
 /// 1. a [`Status`] anywhere in the chain wins, as it is;
 /// 2. otherwise, from the outermost error in: the first one that a rule
-///    added with [`with_rule`](Self::with_rule) or
-///    [`with_code`](Self::with_code) knows, or the built-in table below
-///    knows, decides;
+///    added with [`rule`](Self::rule) or [`code`](Self::code) knows, or
+///    the built-in table below knows, decides;
 /// 3. anything else is `UNKNOWN`.
 ///
 /// | error | code |
@@ -97,7 +96,7 @@ struct Rule {
 /// The status message is the chain's text (`outer: inner: …`) and the
 /// original error is the status's source. A panic is `INTERNAL` with a
 /// generic message, or with the panic's own text after
-/// [`with_panic_messages`](Self::with_panic_messages).
+/// [`panic_messages(true)`](Self::panic_messages).
 ///
 /// ```
 /// use grpc_core::{BoxError, Code, Status};
@@ -112,7 +111,7 @@ struct Rule {
 /// }
 /// impl std::error::Error for NoSuchUser {}
 ///
-/// let mapper = DefaultMapper::new().with_code::<NoSuchUser>(Code::NotFound);
+/// let mapper = DefaultMapper::new().code::<NoSuchUser>(Code::NotFound);
 /// let status = mapper.map_error(Box::new(NoSuchUser("ada".into())));
 /// assert_eq!(status.code(), Code::NotFound);
 /// assert_eq!(status.message(), "no user \"ada\"");
@@ -161,7 +160,7 @@ impl DefaultMapper {
     /// Rules are tried in the order they were added, before the built-in
     /// table. The original error becomes the status's source; a status
     /// with an empty message gets the error chain's text as its message.
-    pub fn with_rule<E>(self, rule: impl Fn(&E) -> Status + Send + Sync + 'static) -> Self
+    pub fn rule<E>(self, rule: impl Fn(&E) -> Status + Send + Sync + 'static) -> Self
     where
         E: Error + 'static,
     {
@@ -173,18 +172,19 @@ impl DefaultMapper {
 
     /// Maps an error of type `E` (anywhere in a chain) to `code`, with the
     /// error chain's text as the message.
-    pub fn with_code<E>(self, code: Code) -> Self
+    pub fn code<E>(self, code: Code) -> Self
     where
         E: Error + 'static,
     {
-        self.with_rule::<E>(move |_| Status::new(code, String::new()))
+        self.rule::<E>(move |_| Status::new(code, String::new()))
     }
 
-    /// Puts a panic's own text (`the handler panicked: …`) in the status
-    /// message, instead of a generic one. Off by default: a panic message
-    /// can tell a client more about the server than it should know.
-    pub fn with_panic_messages(mut self) -> Self {
-        self.panic_messages = true;
+    /// Whether a panic's own text (`the handler panicked: …`) goes in the
+    /// status message, instead of a generic one (default `false`: a panic
+    /// message can tell a client more about the server than it should
+    /// know).
+    pub fn panic_messages(mut self, on: bool) -> Self {
+        self.panic_messages = on;
         self
     }
 

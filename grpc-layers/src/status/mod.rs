@@ -88,7 +88,7 @@
 //! | tower `Overloaded` | `UNAVAILABLE` |
 //! | h2 reset `REFUSED_STREAM` / `CANCEL` / `ENHANCE_YOUR_CALM` / `INADEQUATE_SECURITY` / other codes | `UNAVAILABLE` / `CANCELLED` / `RESOURCE_EXHAUSTED` / `PERMISSION_DENIED` / `INTERNAL` |
 //! | a connection refused, reset, closed or timed out (io, h2 `GOAWAY` from the peer, hyper) | `UNAVAILABLE` |
-//! | your own error types | what [`DefaultMapper::with_rule`] or [`DefaultMapper::with_code`] says |
+//! | your own error types | what [`DefaultMapper::rule`] or [`DefaultMapper::code`] says |
 //! | anything else | `UNKNOWN` |
 //!
 //! See [`DefaultMapper`] for the full list. The codes themselves come from

@@ -101,7 +101,7 @@ fn a_status_anywhere_in_the_chain_wins() {
     assert_eq!(back.code(), Code::PermissionDenied);
     assert_eq!(back.message(), "no");
     // Even over a rule that knows an error further out.
-    let ruled = DefaultMapper::new().with_code::<Wrapped>(Code::Internal);
+    let ruled = DefaultMapper::new().code::<Wrapped>(Code::Internal);
     let status = ruled.map_error(wrapped(Status::aborted("conflict")));
     assert_eq!(status.code(), Code::Aborted);
 }
@@ -163,8 +163,8 @@ fn anything_else_is_unknown_with_the_chain_as_message_and_the_error_as_source() 
 #[test]
 fn rules_for_your_own_errors_come_before_the_table() {
     let mapper = DefaultMapper::new()
-        .with_code::<NoSuchUser>(Code::NotFound)
-        .with_rule::<io::Error>(|e| Status::failed_precondition(format!("io: {}", e.kind())));
+        .code::<NoSuchUser>(Code::NotFound)
+        .rule::<io::Error>(|e| Status::failed_precondition(format!("io: {}", e.kind())));
     let status = mapper.map_error(wrapped(NoSuchUser));
     assert_eq!(status.code(), Code::NotFound);
     assert_eq!(status.message(), "wrapped: no such user");
@@ -183,8 +183,8 @@ fn rules_for_your_own_errors_come_before_the_table() {
     );
     // The first rule that knows an error decides.
     let first = DefaultMapper::new()
-        .with_code::<NoSuchUser>(Code::NotFound)
-        .with_code::<NoSuchUser>(Code::Internal);
+        .code::<NoSuchUser>(Code::NotFound)
+        .code::<NoSuchUser>(Code::Internal);
     assert_eq!(first.map_error(Box::new(NoSuchUser)).code(), Code::NotFound);
     let debug = format!("{first:?}");
     assert!(debug.contains("NoSuchUser"), "{debug}");
@@ -193,7 +193,7 @@ fn rules_for_your_own_errors_come_before_the_table() {
 #[test]
 fn the_outermost_error_the_table_knows_decides() {
     // A rule on an outer error beats the table's verdict on an inner one.
-    let mapper = DefaultMapper::new().with_code::<Wrapped>(Code::Aborted);
+    let mapper = DefaultMapper::new().code::<Wrapped>(Code::Aborted);
     assert_eq!(
         mapper
             .map_error(wrapped(h2::Error::from(Reason::CANCEL)))
@@ -213,14 +213,12 @@ fn a_panic_is_internal_and_its_text_stays_private_unless_asked() {
         status.message()
     );
     let shown = DefaultMapper::new()
-        .with_panic_messages()
+        .panic_messages(true)
         .map_panic(&*payload);
     assert_eq!(shown.code(), Code::Internal);
     assert!(shown.message().contains("hunter2"), "{}", shown.message());
     let owned: Box<dyn std::any::Any + Send> = Box::new(String::from("formatted 42"));
-    let shown = DefaultMapper::new()
-        .with_panic_messages()
-        .map_panic(&*owned);
+    let shown = DefaultMapper::new().panic_messages(true).map_panic(&*owned);
     assert!(shown.message().contains("formatted 42"));
     let closure = |_: BoxError| Status::aborted("x");
     assert_eq!(closure.map_panic(&*owned).code(), Code::Internal);
@@ -314,7 +312,7 @@ async fn a_panicking_handler_is_answered_internal_without_its_message() {
     assert!(!status.message().contains("secret"), "{}", status.message());
 
     let shown = ServerStatusLayer::new()
-        .mapper(DefaultMapper::new().with_panic_messages())
+        .mapper(DefaultMapper::new().panic_messages(true))
         .layer(panicking)
         .oneshot(Request::new(GrpcBody::empty()))
         .await
