@@ -217,7 +217,7 @@ impl Status {
         };
         let message = headers
             .get(GRPC_MESSAGE)
-            .map(|v| decode_message(v.as_bytes()).into_owned())
+            .map(|v| decode_grpc_message(v.as_bytes()).into_owned())
             .unwrap_or_default();
         let details = headers
             .get(GRPC_STATUS_DETAILS)
@@ -242,7 +242,7 @@ impl Status {
     pub fn add_to_headers(&self, headers: &mut HeaderMap) {
         headers.insert(GRPC_STATUS, self.0.code.to_header_value());
         if !self.0.message.is_empty() {
-            headers.insert(GRPC_MESSAGE, encode_message(&self.0.message));
+            headers.insert(GRPC_MESSAGE, encode_grpc_message(&self.0.message));
         }
         if !self.0.details.is_empty() {
             let v = encoding::encode_binary(&self.0.details);
@@ -288,7 +288,7 @@ pub fn find_in_chain<'a, E: Error + 'static>(err: &'a (dyn Error + 'static)) -> 
 }
 
 /// Percent-encodes a status message for `grpc-message`.
-pub fn encode_message(message: &str) -> HeaderValue {
+pub fn encode_grpc_message(message: &str) -> HeaderValue {
     let encoded: Cow<'_, str> = percent_encode(message.as_bytes(), MESSAGE_ENCODE_SET).into();
     match encoded {
         Cow::Borrowed(s) => HeaderValue::from_str(s),
@@ -299,7 +299,7 @@ pub fn encode_message(message: &str) -> HeaderValue {
 
 /// Decodes `grpc-message` leniently: malformed escapes are kept as they are
 /// and invalid UTF-8 is replaced, never an error.
-pub fn decode_message(raw: &[u8]) -> Cow<'_, str> {
+pub fn decode_grpc_message(raw: &[u8]) -> Cow<'_, str> {
     let decoded: Cow<'_, [u8]> = percent_decode(raw).into();
     match decoded {
         Cow::Borrowed(b) => String::from_utf8_lossy(b),
@@ -408,9 +408,9 @@ mod tests {
 
     #[test]
     fn malformed_percent_escapes_are_kept_not_rejected() {
-        assert_eq!(decode_message(b"100%"), "100%");
-        assert_eq!(decode_message(b"%zz%4"), "%zz%4");
-        assert_eq!(decode_message(b"%FF"), "\u{fffd}");
+        assert_eq!(decode_grpc_message(b"100%"), "100%");
+        assert_eq!(decode_grpc_message(b"%zz%4"), "%zz%4");
+        assert_eq!(decode_grpc_message(b"%FF"), "\u{fffd}");
     }
 
     #[test]
@@ -447,9 +447,9 @@ mod tests {
     proptest! {
         #[test]
         fn any_message_round_trips_through_percent_encoding(message in any::<String>()) {
-            let encoded = encode_message(&message);
+            let encoded = encode_grpc_message(&message);
             prop_assert!(encoded.as_bytes().iter().all(|b| (0x20..=0x7e).contains(b)));
-            prop_assert_eq!(decode_message(encoded.as_bytes()), message);
+            prop_assert_eq!(decode_grpc_message(encoded.as_bytes()), message);
         }
     }
 }
