@@ -49,7 +49,7 @@ mod stream;
 
 pub use raw::{raw, Raw, RawFuture, ServerCall};
 pub use read::{ReadOne, ReadOneFuture};
-pub use stream::{CallFuture, CallStreaming};
+pub use stream::{CallStreaming, CallStreamingFuture};
 
 use std::future::Future;
 

@@ -66,7 +66,7 @@ where
 {
     type Response = http::Response<GrpcBody>;
     type Error = Infallible;
-    type Future = CallFuture<C, Fut, K>;
+    type Future = CallStreamingFuture<C, Fut, K>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -90,7 +90,7 @@ where
                 (inner, limits.max_send())
             }
         };
-        CallFuture {
+        CallStreamingFuture {
             inner,
             max_send,
             _kind: PhantomData,
@@ -100,7 +100,7 @@ where
 
 pin_project! {
     /// Response future of [`CallStreaming`].
-    pub struct CallFuture<C, Fut, K> {
+    pub struct CallStreamingFuture<C, Fut, K> {
         #[pin]
         inner: Inner<C, Fut>,
         max_send: usize,
@@ -116,13 +116,14 @@ pin_project! {
     }
 }
 
-impl<C, Fut, K> fmt::Debug for CallFuture<C, Fut, K> {
+impl<C, Fut, K> fmt::Debug for CallStreamingFuture<C, Fut, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallFuture").finish_non_exhaustive()
+        f.debug_struct("CallStreamingFuture")
+            .finish_non_exhaustive()
     }
 }
 
-impl<C, Fut, T, K> Future for CallFuture<C, Fut, K>
+impl<C, Fut, T, K> Future for CallStreamingFuture<C, Fut, K>
 where
     C: Codec,
     Fut: Future<Output = Result<Response<T>, Status>>,
