@@ -12,9 +12,11 @@
 //! | `deadline` | `deadline` | enforce `grpc-timeout` over the whole call | send `grpc-timeout`, enforce locally, propagate |
 //! | `status` | `status` | errors and panics become statuses | transport errors become statuses |
 //!
-//! Every body a layer produces is a valid gRPC wire body, so layer order
-//! changes cost, never correctness. A layer that rejects a call answers with
-//! a trailers-only response and keeps the inner service's error type.
+//! Every body a layer produces is a valid gRPC wire body. A layer that
+//! rejects a call answers with a trailers-only response and keeps the inner
+//! service's error type. The order of the whole stack is stated once, in
+//! `grpc_server::stack` and `grpc_client::stack`; each module here says
+//! only what its layer needs from that order.
 //!
 //! # Supported Rust versions
 //!

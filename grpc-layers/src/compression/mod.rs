@@ -60,20 +60,17 @@
 //!
 //! # Where it goes in the stack
 //!
-//! Compression works on whole messages of the wire body, so it sits close to
-//! the wire, with everything that reads or writes messages further in:
+//! The order of the whole stack is stated once, in `grpc_server::stack` and
+//! `grpc_client::stack`. What it asks of this layer:
 //!
-//! ```text
-//! server:  hyper ─▶ limits ─▶ deadline ─▶ compression ─▶ router ─▶ handlers
-//! client:  Grpc ─▶ deadline ─▶ retry ─▶ compression ─▶ Channel
-//! ```
-//!
+//! - Compression works on whole messages of the wire body, so whatever
+//!   reads or writes the messages themselves (a server's handler adapters,
+//!   a client's typed calls) goes on the far side of it from the wire, and
+//!   sees them uncompressed.
 //! - It reads the call's receive limit from the
 //!   [`MessageLimits`](grpc_core::limits::MessageLimits) request
-//!   extension (set by a limits layer on the server, by `Grpc` on the
-//!   client), so put limits **outside** it.
-//! - On a client, a retry layer outside it replays uncompressed messages;
-//!   each attempt is compressed again.
+//!   extension (set by a limits layer, or by `Grpc` on the client), so put
+//!   limits **outside** it.
 //! - The inner service gets `http::Request<GrpcBody>`: the body as it came
 //!   when nothing needs doing (no second box for a `GrpcBody`), otherwise the
 //!   decompressing or compressing body, erased once.

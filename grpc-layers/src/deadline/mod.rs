@@ -43,19 +43,13 @@
 //!
 //! # Where it goes in the stack
 //!
-//! On both sides, outside every layer that does work for the call, so the
-//! deadline covers that work too:
-//!
-//! ```text
-//! server: status → limits → ServerDeadlineLayer → compression → router
-//! client: status → ClientDeadlineLayer → retry → limits → compression → channel
-//! ```
-//!
-//! On the client it goes outside retries: a call's deadline spans all its
-//! attempts, as in gRPC. It also goes outside anything that moves calls to
-//! another task (`tower::buffer`): the propagated deadline is read in
-//! `call`, on the caller's task. Anything outside the server layer (the
-//! status layer) sees its answers as ordinary responses.
+//! The order of the whole stack is stated once, in `grpc_server::stack` and
+//! `grpc_client::stack`. On both sides this layer goes outside every layer
+//! that does work for the call, so the deadline covers that work too. On
+//! the client it also goes outside anything that moves calls to another
+//! task (`tower::buffer`): the propagated deadline is read in `call`, on
+//! the caller's task. Anything outside the server layer (the status layer)
+//! sees its answers as ordinary responses.
 //!
 //! # Client vs server
 //!

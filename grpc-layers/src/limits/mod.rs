@@ -56,10 +56,10 @@
 //!
 //! # Where it goes in the stack
 //!
-//! Outside compression, on both sides, so that it sees the messages as they
-//! are on the wire and compression further in sees its limits; the stack
-//! order is stated once, in `grpc-server`'s and `grpc-client`'s `stack`
-//! modules.
+//! The order of the whole stack is stated once, in `grpc_server::stack` and
+//! `grpc_client::stack`. This layer goes outside compression, on both sides,
+//! so that it sees the messages as they are on the wire and compression
+//! further in sees its limits.
 //!
 //! - The layer puts the call's limits in the request extensions as a
 //!   [`MessageLimits`](grpc_core::limits::MessageLimits), merged by the one

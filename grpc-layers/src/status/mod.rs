@@ -37,15 +37,12 @@
 //!
 //! # Where it goes in the stack
 //!
-//! Outermost on the server, so that nothing is left unmapped and the stack's
-//! error type is `Infallible`; outermost on the client (right inside the
-//! typed `Grpc` calls), so that the errors of every layer — tower's
-//! `Elapsed` and `Overloaded` too — are mapped:
-//!
-//! ```text
-//! server:  hyper ─▶ ServerStatusLayer ─▶ limits ─▶ deadline ─▶ compression ─▶ router
-//! client:  Grpc ─▶ ClientStatusLayer ─▶ deadline ─▶ limits ─▶ compression ─▶ channel
-//! ```
+//! The order of the whole stack is stated once, in `grpc_server::stack` and
+//! `grpc_client::stack`. This layer is outermost on the server, so that
+//! nothing is left unmapped and the stack's error type is `Infallible`, and
+//! outermost on the client (right inside the typed `Grpc` calls), so that
+//! the errors of every layer — tower's `Elapsed` and `Overloaded` too — are
+//! mapped.
 //!
 //! Layers between keep their inner service's error type and the original
 //! errors, so the mapping still sees an `h2::Error` or an `io::Error`
