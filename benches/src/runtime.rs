@@ -9,13 +9,13 @@ use std::io;
 
 /// The number of worker threads: the CPUs this process may run on.
 pub fn worker_threads() -> usize {
-    grpc_core::runtime::worker_threads()
+    grpc_transport::runtime::worker_threads()
 }
 
 /// Which tokio runtime settings a benchmark program runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
-    /// `grpc_core::runtime::builder()`: what our stack recommends (the
+    /// `grpc_transport::runtime::builder()`: what our stack recommends (the
     /// global queue looked at every other tick; see that module). The
     /// default of our programs.
     Grpc,
@@ -40,7 +40,7 @@ impl std::str::FromStr for Flavor {
 /// given settings.
 pub fn build(flavor: Flavor) -> io::Result<tokio::runtime::Runtime> {
     match flavor {
-        Flavor::Grpc => grpc_core::runtime::builder().build(),
+        Flavor::Grpc => grpc_transport::runtime::builder().build(),
         Flavor::Tokio => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads())
             .enable_all()

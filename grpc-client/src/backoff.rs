@@ -9,17 +9,17 @@
 //! resets the schedule.
 //!
 //! An attempt itself may take up to the larger of its delay and the
-//! endpoint's [connect timeout](crate::Endpoint::with_connect_timeout)
+//! endpoint's [connect timeout](crate::Endpoint::connect_timeout)
 //! (`MIN_CONNECT_TIMEOUT` in the gRPC document, 20 s by default).
 //!
 //! ```
 //! use std::time::Duration;
 //! use grpc_client::Backoff;
 //!
-//! let backoff = Backoff::default()
-//!     .with_base_delay(Duration::from_millis(100))
-//!     .with_max_delay(Duration::from_secs(5));
-//! assert_eq!(backoff.multiplier(), 1.6);
+//! let backoff = Backoff::new()
+//!     .base_delay(Duration::from_millis(100))
+//!     .max_delay(Duration::from_secs(5));
+//! assert_ne!(backoff, Backoff::default());
 //! ```
 
 use std::time::Duration;
@@ -47,16 +47,21 @@ impl Default for Backoff {
 }
 
 impl Backoff {
+    /// The values of gRPC's `connection-backoff.md`, as [`Backoff::default`].
+    pub fn new() -> Self {
+        Backoff::default()
+    }
+
     /// Sets the delay after the first failed attempt (default 1 s). It is
     /// not jittered, as the gRPC document says.
-    pub fn with_base_delay(mut self, delay: Duration) -> Self {
+    pub fn base_delay(mut self, delay: Duration) -> Self {
         self.base_delay = delay;
         self
     }
 
     /// Sets the growth factor between attempts (default 1.6). Values below
     /// 1 are raised to 1.
-    pub fn with_multiplier(mut self, multiplier: f64) -> Self {
+    pub fn multiplier(mut self, multiplier: f64) -> Self {
         self.multiplier = if multiplier.is_finite() {
             multiplier.max(1.0)
         } else {
@@ -67,7 +72,7 @@ impl Backoff {
 
     /// Sets the relative spread of each delay after the first (default 0.2,
     /// i.e. ± 20 %). Clamped to `0.0..=1.0`.
-    pub fn with_jitter(mut self, jitter: f64) -> Self {
+    pub fn jitter(mut self, jitter: f64) -> Self {
         self.jitter = if jitter.is_finite() {
             jitter.clamp(0.0, 1.0)
         } else {
@@ -77,29 +82,9 @@ impl Backoff {
     }
 
     /// Sets the cap on the delay before jitter (default 120 s).
-    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+    pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
         self
-    }
-
-    /// The delay after the first failed attempt.
-    pub fn base_delay(&self) -> Duration {
-        self.base_delay
-    }
-
-    /// The growth factor between attempts.
-    pub fn multiplier(&self) -> f64 {
-        self.multiplier
-    }
-
-    /// The relative spread of each delay after the first.
-    pub fn jitter(&self) -> f64 {
-        self.jitter
-    }
-
-    /// The cap on the delay before jitter.
-    pub fn max_delay(&self) -> Duration {
-        self.max_delay
     }
 
     /// The delay to wait after an attempt that followed `failures`
@@ -185,12 +170,12 @@ mod tests {
 
     #[test]
     fn settings_are_clamped_to_sane_values() {
-        let b = Backoff::default().with_multiplier(0.5).with_jitter(7.0);
-        assert_eq!(b.multiplier(), 1.0);
-        assert_eq!(b.jitter(), 1.0);
+        let b = Backoff::default().multiplier(0.5).jitter(7.0);
+        assert_eq!(b.multiplier, 1.0);
+        assert_eq!(b.jitter, 1.0);
         let b = Backoff::default()
-            .with_jitter(0.0)
-            .with_base_delay(Duration::from_millis(10));
+            .jitter(0.0)
+            .base_delay(Duration::from_millis(10));
         assert_eq!(b.delay(1, 0.9), Duration::from_millis(16));
     }
 }

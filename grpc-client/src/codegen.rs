@@ -6,5 +6,5 @@ pub use grpc_core::{
     GrpcBody, GrpcMethod, IntoRequest, IntoStreamingRequest, Request, Response, Status, Streaming,
 };
 
-pub use crate::grpc::Grpc;
+pub use crate::call::Grpc;
 pub use crate::service::GrpcService;

@@ -35,21 +35,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # How a response is read
-//!
-//! - a `grpc-status` in the response headers is a trailers-only response:
-//!   its status is the call's outcome;
-//! - an HTTP status other than 200 without `grpc-status` (a proxy's 503)
-//!   maps through gRPC's HTTP-to-gRPC table (503 → `UNAVAILABLE`,
-//!   404 → `UNIMPLEMENTED`, …);
-//! - a 200 without a gRPC `content-type` is `UNKNOWN`;
-//! - otherwise the response headers are the initial metadata, then come the
-//!   messages, then trailers with `grpc-status` (missing: `INTERNAL`) and
-//!   the trailing metadata. A unary response must have exactly one message
-//!   (otherwise `INTERNAL`).
-//!
-//! Transport failures (refused connection, reset stream, lost connection)
-//! become a status through [`status::status_from_error`].
+//! How a response is read, and how transport failures become statuses, is
+//! in [`call`]; the channel's own errors are statuses already (see
+//! [`channel`]).
 //!
 //! # Cancellation
 //!
@@ -62,7 +50,9 @@
 //! The client runs on tokio: connections and connection attempts are tokio
 //! tasks. `http://` endpoints speak HTTP/2 with prior knowledge; `https://`
 //! endpoints speak HTTP/2 over TLS (feature `tls`, on by default; see
-//! [`tls`]).
+//! [`tls`]); `unix:/path` endpoints speak HTTP/2 over a Unix domain socket;
+//! [`Endpoint::connector`] runs a channel over any
+//! [`Connect`](grpc_transport::Connect), an in-memory pipe included.
 //!
 //! # Supported Rust versions
 //!
@@ -70,17 +60,13 @@
 //! manifest (currently 1.85). It may be raised in a minor release.
 
 pub mod backoff;
-mod body;
 pub mod call;
-mod cancel;
 pub mod channel;
 pub mod codegen;
 pub mod endpoint;
 pub mod error;
-mod exchange;
-pub mod grpc;
 pub mod service;
-pub use grpc_core::runtime;
+pub use grpc_transport::runtime;
 #[cfg(feature = "default-stack")]
 pub mod stack;
 pub mod status;
@@ -88,11 +74,10 @@ pub mod status;
 pub mod tls;
 
 pub use backoff::Backoff;
-pub use call::Call;
+pub use call::{Call, Grpc};
 pub use channel::Channel;
 pub use endpoint::Endpoint;
 pub use error::Error;
-pub use grpc::Grpc;
 pub use service::GrpcService;
 #[cfg(feature = "tls")]
 pub use tls::ClientTlsConfig;

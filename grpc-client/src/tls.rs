@@ -3,7 +3,7 @@
 //!
 //! TLS is rustls (with the `ring` provider) through tokio-rustls. An
 //! endpoint with an `https://` URI uses TLS with the platform's root
-//! certificates; [`Endpoint::with_tls`](crate::Endpoint::with_tls) sets
+//! certificates; [`Endpoint::tls`](crate::Endpoint::tls) sets
 //! anything else. The client offers ALPN `h2` only and refuses a server that
 //! does not select it.
 //!
@@ -13,11 +13,11 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let tls = ClientTlsConfig::new()
-//!     .with_ca_pem_file("ca.pem")?            // trust this CA, not the platform's
-//!     .with_server_name("foo.test.example")   // verify this name, send it as SNI
-//!     .with_identity_pem_files("client.pem", "client.key")?; // mTLS
+//!     .ca_pem_file("ca.pem")?            // trust this CA, not the platform's
+//!     .server_name("foo.test.example")   // verify this name, send it as SNI
+//!     .identity_pem_files("client.pem", "client.key")?; // mTLS
 //! let channel = Endpoint::from_static("https://127.0.0.1:50051")
-//!     .with_tls(tls)?
+//!     .tls(tls)?
 //!     .connect()
 //!     .await?;
 //! # drop(channel); Ok(()) }
@@ -43,7 +43,12 @@ use std::sync::{Arc, OnceLock};
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use grpc_transport::BoxedIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
@@ -84,23 +89,23 @@ impl ClientTlsConfig {
     }
 
     /// Trusts these root certificates (PEM `CERTIFICATE` blocks) **instead
-    /// of** the platform's; call [`with_native_roots(true)`](Self::with_native_roots)
+    /// of** the platform's; call [`native_roots(true)`](Self::native_roots)
     /// afterwards to trust both. May be called more than once to add roots.
-    pub fn with_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Result<Self, Error> {
+    pub fn ca_pem(mut self, pem: impl AsRef<[u8]>) -> Result<Self, Error> {
         self.roots
             .extend(certs_from_pem(pem.as_ref(), "CA certificate")?);
         self.native_roots = false;
         Ok(self)
     }
 
-    /// Like [`with_ca_pem`](Self::with_ca_pem), reading a file.
-    pub fn with_ca_pem_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
+    /// Like [`ca_pem`](Self::ca_pem), reading a file.
+    pub fn ca_pem_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
         let pem = read_file(path.as_ref())?;
-        self.with_ca_pem(pem)
+        self.ca_pem(pem)
     }
 
     /// Trusts these root certificates, as DER, instead of the platform's.
-    pub fn with_ca_der(mut self, roots: Vec<CertificateDer<'static>>) -> Self {
+    pub fn ca_der(mut self, roots: Vec<CertificateDer<'static>>) -> Self {
         self.roots.extend(roots);
         self.native_roots = false;
         self
@@ -108,21 +113,21 @@ impl ClientTlsConfig {
 
     /// Whether to trust the platform's root certificates (on by default,
     /// off once a CA is given).
-    pub fn with_native_roots(mut self, enabled: bool) -> Self {
+    pub fn native_roots(mut self, enabled: bool) -> Self {
         self.native_roots = enabled;
         self
     }
 
     /// Verifies the server's certificate for this name, and sends it as SNI,
     /// instead of the endpoint's host (a DNS name or an IP address).
-    pub fn with_server_name(mut self, name: impl Into<String>) -> Self {
+    pub fn server_name(mut self, name: impl Into<String>) -> Self {
         self.server_name = Some(name.into());
         self
     }
 
     /// Presents this client certificate chain (PEM, leaf first) and key
     /// (PEM PKCS#8, PKCS#1 or SEC1) when the server asks for one (mTLS).
-    pub fn with_identity_pem(
+    pub fn identity_pem(
         mut self,
         cert_chain_pem: impl AsRef<[u8]>,
         key_pem: impl AsRef<[u8]>,
@@ -134,15 +139,15 @@ impl ClientTlsConfig {
         Ok(self)
     }
 
-    /// Like [`with_identity_pem`](Self::with_identity_pem), reading both files.
-    pub fn with_identity_pem_files(
+    /// Like [`identity_pem`](Self::identity_pem), reading both files.
+    pub fn identity_pem_files(
         self,
         cert_chain_path: impl AsRef<Path>,
         key_path: impl AsRef<Path>,
     ) -> Result<Self, Error> {
         let chain = read_file(cert_chain_path.as_ref())?;
         let key = read_file(key_path.as_ref())?;
-        self.with_identity_pem(chain, key)
+        self.identity_pem(chain, key)
     }
 
     /// Builds the rustls configuration.
@@ -280,7 +285,7 @@ pub(crate) enum EndpointTls {
     /// `https://` with no configuration: the platform's roots, built at the
     /// first connection.
     Default,
-    /// A configuration given with `Endpoint::with_tls`.
+    /// A configuration given with `Endpoint::tls`.
     Configured(Arc<Connector>),
 }
 
@@ -304,13 +309,10 @@ impl EndpointTls {
         }
     }
 
-    /// The TLS handshake over a connected TCP stream; `host` is the
-    /// endpoint's host, the server name unless one was configured.
-    pub(crate) async fn handshake(
-        &self,
-        host: &str,
-        stream: TcpStream,
-    ) -> Result<TlsStream<TcpStream>, Error> {
+    /// The TLS handshake over a connected byte stream (TCP, a Unix domain
+    /// socket, in memory); `host` is the endpoint's host, the server name
+    /// unless one was configured.
+    pub(crate) async fn handshake(&self, host: &str, stream: BoxedIo) -> Result<BoxedIo, Error> {
         let connector = self.connector()?;
         let name = match &connector.server_name {
             Some(name) => name.clone(),
@@ -335,7 +337,71 @@ impl EndpointTls {
                 "the server did not select ALPN protocol h2: it does not speak gRPC over TLS",
             ));
         }
-        Ok(stream)
+        Ok(BoxedIo::new(TlsIo(stream)))
+    }
+}
+
+/// A client's TLS stream, whose rustls errors end the connection: they are
+/// re-kinded `ConnectionAborted` (keeping the rustls error as the cause), so
+/// the calls on it see a broken connection.
+struct TlsIo(TlsStream<BoxedIo>);
+
+/// A rustls error inside an `io::Error` ends the connection: re-kind it
+/// `ConnectionAborted`, keeping the rustls error as the cause.
+fn tls_aborted(err: io::Error) -> io::Error {
+    if err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        let inner = err.into_inner().unwrap_or_else(|| "TLS failed".into());
+        return io::Error::new(io::ErrorKind::ConnectionAborted, inner);
+    }
+    err
+}
+
+impl AsyncRead for TlsIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0)
+            .poll_read(cx, buf)
+            .map_err(tls_aborted)
+    }
+}
+
+impl AsyncWrite for TlsIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0)
+            .poll_write(cx, buf)
+            .map_err(tls_aborted)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0)
+            .poll_write_vectored(cx, bufs)
+            .map_err(tls_aborted)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx).map_err(tls_aborted)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
@@ -371,25 +437,23 @@ mod tests {
     #[test]
     fn a_ca_replaces_the_platform_roots_unless_asked_for_both() {
         let ca = rcgen::generate_simple_self_signed(vec!["ca".to_owned()]).unwrap();
-        let config = ClientTlsConfig::new().with_ca_pem(ca.cert.pem()).unwrap();
+        let config = ClientTlsConfig::new().ca_pem(ca.cert.pem()).unwrap();
         assert!(!config.native_roots);
         assert_eq!(config.roots.len(), 1);
-        assert!(config.with_native_roots(true).native_roots);
+        assert!(config.native_roots(true).native_roots);
     }
 
     #[test]
     fn bad_pem_and_bad_names_are_tls_errors_with_a_cause() {
-        let err = ClientTlsConfig::new().with_ca_pem("nothing").unwrap_err();
+        let err = ClientTlsConfig::new().ca_pem("nothing").unwrap_err();
         assert!(err.is_tls());
-        let err = ClientTlsConfig::new()
-            .with_identity_pem("x", "y")
-            .unwrap_err();
+        let err = ClientTlsConfig::new().identity_pem("x", "y").unwrap_err();
         assert!(err.is_tls());
         let ca = rcgen::generate_simple_self_signed(vec!["ca".to_owned()]).unwrap();
         let err = ClientTlsConfig::new()
-            .with_ca_pem(ca.cert.pem())
+            .ca_pem(ca.cert.pem())
             .unwrap()
-            .with_server_name("not a name!")
+            .server_name("not a name!")
             .build()
             .unwrap_err();
         assert!(err.is_tls());
@@ -401,7 +465,7 @@ mod tests {
     fn the_identity_key_is_not_printed() {
         let id = rcgen::generate_simple_self_signed(vec!["me".to_owned()]).unwrap();
         let config = ClientTlsConfig::new()
-            .with_identity_pem(id.cert.pem(), id.key_pair.serialize_pem())
+            .identity_pem(id.cert.pem(), id.key_pair.serialize_pem())
             .unwrap();
         let debug = format!("{config:?}");
         assert!(

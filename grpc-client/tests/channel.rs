@@ -99,10 +99,10 @@ async fn a_refused_connection_is_unavailable_quickly_and_then_fails_fast_in_back
 #[tokio::test]
 async fn after_the_backoff_delay_the_next_call_connects_again() {
     let addr = closed_port().await;
-    let backoff = Backoff::default().with_base_delay(Duration::from_millis(200));
+    let backoff = Backoff::default().base_delay(Duration::from_millis(200));
     let channel = Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
-        .with_backoff(backoff)
+        .backoff(backoff)
         .connect_lazy();
     assert_eq!(call(&channel).await.unwrap_err().code(), Code::Unavailable);
 
@@ -122,8 +122,8 @@ async fn a_connect_that_hangs_times_out_as_unavailable() {
     let hanging = HangingListener::start().await;
     let channel = Endpoint::from_shared(format!("http://{}", hanging.addr()))
         .unwrap()
-        .with_connect_timeout(Duration::from_millis(300))
-        .with_backoff(Backoff::default().with_base_delay(Duration::from_millis(10)))
+        .connect_timeout(Duration::from_millis(300))
+        .backoff(Backoff::default().base_delay(Duration::from_millis(10)))
         .connect_lazy();
     let started = Instant::now();
     let status = call(&channel).await.unwrap_err();
@@ -157,7 +157,7 @@ async fn a_call_while_the_server_is_down_is_unavailable_and_a_later_one_reconnec
     let addr = server.addr();
     let channel = server
         .endpoint()
-        .with_backoff(Backoff::default().with_base_delay(Duration::from_millis(50)))
+        .backoff(Backoff::default().base_delay(Duration::from_millis(50)))
         .connect_lazy();
     assert_eq!(call(&channel).await.unwrap(), "hi");
     server.stop().await;
@@ -247,9 +247,9 @@ async fn keepalive_pings_keep_an_idle_connection_open() {
     let server = TestServer::start(echo_handler).await;
     let channel = server
         .endpoint()
-        .with_keepalive_interval(Duration::from_millis(20))
-        .with_keepalive_timeout(Duration::from_secs(5))
-        .with_keepalive_while_idle(true)
+        .keepalive_interval(Duration::from_millis(20))
+        .keepalive_timeout(Duration::from_secs(5))
+        .keepalive_while_idle(true)
         .connect_lazy();
     assert_eq!(call(&channel).await.unwrap(), "hi");
     // Several ping rounds while idle; the connection must survive them.

@@ -14,7 +14,7 @@ use grpc_client::tls::ClientTlsConfig;
 use grpc_client::{Endpoint, Grpc};
 use grpc_core::codec::BytesCodec;
 use grpc_core::{Code, GrpcMethod, Request, Response, Status};
-use grpc_server::tls::{TlsConfig, TlsInfo};
+use grpc_server::tls::{ServerTlsConfig, TlsInfo};
 use grpc_server::{handler, Router, Server};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -80,7 +80,7 @@ struct Running {
     _stop: oneshot::Sender<()>,
 }
 
-async fn serve(tls: TlsConfig) -> Running {
+async fn serve(tls: ServerTlsConfig) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -94,7 +94,7 @@ async fn serve(tls: TlsConfig) -> Running {
 }
 
 async fn whoami(endpoint: Endpoint) -> Result<String, Status> {
-    let channel = endpoint.with_connect_timeout(LIMIT).connect_lazy();
+    let channel = endpoint.connect_timeout(LIMIT).connect_lazy();
     let mut grpc = Grpc::new(channel);
     let call = grpc.unary(
         Request::new(Bytes::new()),
@@ -139,12 +139,12 @@ fn has_tls_error(status: &Status) -> bool {
 async fn a_call_over_tls_with_a_test_ca_and_a_server_name_override_succeeds() {
     let pki = Pki::new("test ca");
     let cert = pki.issue(&["foo.test.example"], ExtendedKeyUsagePurpose::ServerAuth);
-    let server = serve(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let server = serve(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
     let tls = ClientTlsConfig::new()
-        .with_ca_pem(pki.ca.pem())
+        .ca_pem(pki.ca.pem())
         .unwrap()
-        .with_server_name("foo.test.example");
-    let reply = whoami(endpoint(server.addr).with_tls(tls).unwrap()).await;
+        .server_name("foo.test.example");
+    let reply = whoami(endpoint(server.addr).tls(tls).unwrap()).await;
     assert_eq!(reply.unwrap(), "certs=0");
 }
 
@@ -152,13 +152,10 @@ async fn a_call_over_tls_with_a_test_ca_and_a_server_name_override_succeeds() {
 async fn with_tls_turns_an_http_endpoint_into_tls() {
     let pki = Pki::new("test ca");
     let cert = pki.issue(&["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth);
-    let server = serve(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
-    let tls = ClientTlsConfig::new().with_ca_pem(pki.ca.pem()).unwrap();
+    let server = serve(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let tls = ClientTlsConfig::new().ca_pem(pki.ca.pem()).unwrap();
     let plain = Endpoint::from_shared(format!("http://{}", server.addr)).unwrap();
-    assert_eq!(
-        whoami(plain.with_tls(tls).unwrap()).await.unwrap(),
-        "certs=0"
-    );
+    assert_eq!(whoami(plain.tls(tls).unwrap()).await.unwrap(), "certs=0");
 }
 
 #[tokio::test]
@@ -166,12 +163,12 @@ async fn a_server_certificate_from_an_unknown_ca_fails_with_unavailable_and_a_cl
     let pki = Pki::new("test ca");
     let other = Pki::new("other ca");
     let cert = pki.issue(&["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
-    let server = serve(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let server = serve(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
     let tls = ClientTlsConfig::new()
-        .with_ca_pem(other.ca.pem())
+        .ca_pem(other.ca.pem())
         .unwrap()
-        .with_server_name("localhost");
-    let status = whoami(endpoint(server.addr).with_tls(tls).unwrap())
+        .server_name("localhost");
+    let status = whoami(endpoint(server.addr).tls(tls).unwrap())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
@@ -186,9 +183,9 @@ async fn a_server_certificate_from_an_unknown_ca_fails_with_unavailable_and_a_cl
 async fn a_server_certificate_for_another_name_fails_with_unavailable() {
     let pki = Pki::new("test ca");
     let cert = pki.issue(&["elsewhere.example"], ExtendedKeyUsagePurpose::ServerAuth);
-    let server = serve(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
-    let tls = ClientTlsConfig::new().with_ca_pem(pki.ca.pem()).unwrap();
-    let status = whoami(endpoint(server.addr).with_tls(tls).unwrap())
+    let server = serve(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let tls = ClientTlsConfig::new().ca_pem(pki.ca.pem()).unwrap();
+    let status = whoami(endpoint(server.addr).tls(tls).unwrap())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
@@ -199,18 +196,18 @@ async fn a_server_certificate_for_another_name_fails_with_unavailable() {
 async fn the_platform_roots_do_not_trust_a_private_test_ca() {
     let pki = Pki::new("test ca");
     let cert = pki.issue(&["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth);
-    let server = serve(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let server = serve(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
     // https:// with no configuration: the platform's roots.
     let status = whoami(endpoint(server.addr)).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(has_tls_error(&status), "{status:?}");
 }
 
-fn mtls_server_config(server_pki: &Pki, client_pki: &Pki) -> TlsConfig {
+fn mtls_server_config(server_pki: &Pki, client_pki: &Pki) -> ServerTlsConfig {
     let cert = server_pki.issue(&["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
-    TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
+    ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
         .unwrap()
-        .with_client_ca_pem(client_pki.ca.pem())
+        .client_ca_pem(client_pki.ca.pem())
         .unwrap()
 }
 
@@ -221,12 +218,12 @@ async fn mtls_with_a_client_certificate_succeeds_and_the_server_sees_it() {
     let server = serve(mtls_server_config(&server_pki, &client_pki)).await;
     let id = client_pki.issue(&["client.test"], ExtendedKeyUsagePurpose::ClientAuth);
     let tls = ClientTlsConfig::new()
-        .with_ca_pem(server_pki.ca.pem())
+        .ca_pem(server_pki.ca.pem())
         .unwrap()
-        .with_server_name("localhost")
-        .with_identity_pem(&id.cert_pem, &id.key_pem)
+        .server_name("localhost")
+        .identity_pem(&id.cert_pem, &id.key_pem)
         .unwrap();
-    let reply = whoami(endpoint(server.addr).with_tls(tls).unwrap()).await;
+    let reply = whoami(endpoint(server.addr).tls(tls).unwrap()).await;
     assert_eq!(reply.unwrap(), "certs=1");
 }
 
@@ -236,10 +233,10 @@ async fn mtls_without_a_client_certificate_fails_with_unavailable() {
     let client_pki = Pki::new("client ca");
     let server = serve(mtls_server_config(&server_pki, &client_pki)).await;
     let tls = ClientTlsConfig::new()
-        .with_ca_pem(server_pki.ca.pem())
+        .ca_pem(server_pki.ca.pem())
         .unwrap()
-        .with_server_name("localhost");
-    let status = whoami(endpoint(server.addr).with_tls(tls).unwrap())
+        .server_name("localhost");
+    let status = whoami(endpoint(server.addr).tls(tls).unwrap())
         .await
         .unwrap_err();
     // With TLS 1.3 the server refuses after the client's handshake is
@@ -297,12 +294,10 @@ async fn a_server_that_only_speaks_http1_fails_the_handshake_with_unavailable() 
     let pki = Pki::new("test ca");
     let addr = bare_tls_server(&pki, &[b"http/1.1"]).await;
     let tls = ClientTlsConfig::new()
-        .with_ca_pem(pki.ca.pem())
+        .ca_pem(pki.ca.pem())
         .unwrap()
-        .with_server_name("localhost");
-    let status = whoami(endpoint(addr).with_tls(tls).unwrap())
-        .await
-        .unwrap_err();
+        .server_name("localhost");
+    let status = whoami(endpoint(addr).tls(tls).unwrap()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(
         causes(&status).contains("NoApplicationProtocol"),
@@ -317,12 +312,10 @@ async fn a_server_that_selects_no_alpn_protocol_is_refused_with_unavailable() {
     let pki = Pki::new("test ca");
     let addr = bare_tls_server(&pki, &[]).await;
     let tls = ClientTlsConfig::new()
-        .with_ca_pem(pki.ca.pem())
+        .ca_pem(pki.ca.pem())
         .unwrap()
-        .with_server_name("localhost");
-    let status = whoami(endpoint(addr).with_tls(tls).unwrap())
-        .await
-        .unwrap_err();
+        .server_name("localhost");
+    let status = whoami(endpoint(addr).tls(tls).unwrap()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(causes(&status).contains("ALPN"), "{}", causes(&status));
     assert!(has_tls_error(&status));

@@ -16,9 +16,6 @@
 //!   statuses and broken connections to gRPC codes;
 //! - typed [`Request`], [`Response`] and [`Streaming`];
 //! - [`GrpcBody`], the one erased body type, with `Status` as its error.
-//! - `runtime` (feature `runtime`, on in the server and client crates): the
-//!   tokio runtime settings the stack recommends, and the hyper glue both
-//!   sides share: the executor and the write batching of their connections.
 //!
 //! # Supported Rust versions
 //!
@@ -34,8 +31,6 @@ pub mod limits;
 pub mod metadata;
 pub mod method;
 mod request;
-#[cfg(feature = "runtime")]
-pub mod runtime;
 pub mod status;
 pub mod streaming;
 #[cfg(any(test, feature = "test-util"))]

@@ -6,7 +6,9 @@
 //! - [`Router`]: dispatch by path, UNIMPLEMENTED for unknown methods;
 //! - [`Server`]: runs any such `Service` stack over hyper's HTTP/2 server,
 //!   with safe defaults ([`config`]) and graceful shutdown, in plain text
-//!   (h2c) or over TLS ([`tls`], feature `tls`, on by default).
+//!   (h2c) or over TLS ([`tls`], feature `tls`, on by default), over any
+//!   [`Listener`](grpc_transport::Listener): TCP, Unix domain sockets, or
+//!   in memory.
 //!
 //! Every gRPC concern beyond these (limits, compression, deadlines, auth,
 //! status mapping) is a tower layer in `grpc-layers`, stacked between the
@@ -37,7 +39,7 @@ pub mod body;
 pub mod codegen;
 pub mod handler;
 pub mod router;
-pub use grpc_core::runtime;
+pub use grpc_transport::runtime;
 pub mod server;
 #[cfg(feature = "default-stack")]
 pub mod stack;
@@ -47,4 +49,4 @@ pub mod tls;
 pub use router::{NamedService, RegisterService, Router, RouterFuture};
 pub use server::{config, PeerAddr, Server};
 #[cfg(feature = "tls")]
-pub use tls::{TlsConfig, TlsInfo};
+pub use tls::{ServerTlsConfig, TlsInfo};

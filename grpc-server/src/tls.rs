@@ -1,4 +1,4 @@
-//! TLS for the server: [`TlsConfig`] (certificate, key, optional client
+//! TLS for the server: [`ServerTlsConfig`] (certificate, key, optional client
 //! certificates), and [`TlsInfo`], what a handler learns of a call's TLS
 //! connection.
 //!
@@ -8,13 +8,13 @@
 //! a client that offers no ALPN at all is served HTTP/2 with prior knowledge.
 //!
 //! ```no_run
-//! use grpc_server::tls::TlsConfig;
+//! use grpc_server::tls::ServerTlsConfig;
 //! use grpc_server::{Router, Server};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let tls = TlsConfig::from_pem_files("server.pem", "server.key")?
+//! let tls = ServerTlsConfig::from_pem_files("server.pem", "server.key")?
 //!     // mTLS: only clients with a certificate issued by this CA.
-//!     .with_client_ca_pem_file("client-ca.pem")?;
+//!     .client_ca_pem_file("client-ca.pem")?;
 //! Server::new()
 //!     .tls(tls)?
 //!     .serve("127.0.0.1:50051".parse()?, Router::new())
@@ -24,18 +24,20 @@
 //!
 //! # The handshake
 //!
-//! Each accepted connection does its TLS handshake in its own task, so a
+//! TLS runs over whatever the listener accepted (TCP, a Unix domain
+//! socket, an in-memory pipe). Each accepted connection does its TLS
+//! handshake in its own task, so a
 //! slow or silent client never holds up the accept loop. A handshake that
-//! takes longer than the [handshake timeout](TlsConfig::with_handshake_timeout)
+//! takes longer than the [handshake timeout](ServerTlsConfig::handshake_timeout)
 //! (default [`TLS_HANDSHAKE_TIMEOUT`], 10 s) closes the connection, as does a
 //! failed one; both are logged at `debug` level and no call is made.
 //!
 //! # Client certificates (mTLS)
 //!
-//! With [`TlsConfig::with_client_ca_pem`] the server asks for a client
+//! With [`ServerTlsConfig::client_ca_pem`] the server asks for a client
 //! certificate and verifies it against those roots; a client without one, or
 //! with one the roots do not vouch for, fails the handshake. With
-//! [`TlsConfig::with_client_auth_optional`] a client may also connect
+//! [`ServerTlsConfig::client_auth_optional`] a client may also connect
 //! without a certificate (one it presents is still verified). The verified
 //! chain is in every request's extensions as [`TlsInfo`], so an auth layer
 //! or a handler can read who the client is.
@@ -50,10 +52,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use grpc_transport::Io;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 use rustls_pki_types::pem::PemObject;
-use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -70,7 +72,7 @@ const ALPN_H2: &[u8] = b"h2";
 ///
 /// Hand it to [`Server::tls`](crate::Server::tls); see the
 /// [module docs](self).
-pub struct TlsConfig {
+pub struct ServerTlsConfig {
     cert_chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     client_roots: Vec<CertificateDer<'static>>,
@@ -78,13 +80,13 @@ pub struct TlsConfig {
     handshake_timeout: Duration,
 }
 
-impl TlsConfig {
+impl ServerTlsConfig {
     /// The server's certificate chain (leaf first) and private key, as DER.
     pub fn from_der(
         cert_chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
-    ) -> TlsConfig {
-        TlsConfig {
+    ) -> ServerTlsConfig {
+        ServerTlsConfig {
             cert_chain,
             key,
             client_roots: Vec::new(),
@@ -98,58 +100,53 @@ impl TlsConfig {
     pub fn from_pem(
         cert_chain_pem: impl AsRef<[u8]>,
         key_pem: impl AsRef<[u8]>,
-    ) -> Result<TlsConfig, TlsError> {
+    ) -> Result<ServerTlsConfig, TlsError> {
         let chain = certs_from_pem(cert_chain_pem.as_ref(), "server certificate")?;
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_ref())
             .map_err(|e| TlsError::new("cannot read the server's private key PEM", e))?;
-        Ok(TlsConfig::from_der(chain, key))
+        Ok(ServerTlsConfig::from_der(chain, key))
     }
 
-    /// Like [`TlsConfig::from_pem`], reading both PEM files.
+    /// Like [`ServerTlsConfig::from_pem`], reading both PEM files.
     pub fn from_pem_files(
         cert_chain_path: impl AsRef<Path>,
         key_path: impl AsRef<Path>,
-    ) -> Result<TlsConfig, TlsError> {
+    ) -> Result<ServerTlsConfig, TlsError> {
         let chain = read_file(cert_chain_path.as_ref())?;
         let key = read_file(key_path.as_ref())?;
-        TlsConfig::from_pem(chain, key)
+        ServerTlsConfig::from_pem(chain, key)
     }
 
     /// Asks every client for a certificate and verifies it against these
     /// roots (PEM `CERTIFICATE` blocks): mutual TLS. Clients without a
     /// valid certificate fail the handshake, unless
-    /// [`with_client_auth_optional`](Self::with_client_auth_optional).
+    /// [`client_auth_optional`](Self::client_auth_optional).
     /// May be called more than once to add roots.
-    pub fn with_client_ca_pem(mut self, roots_pem: impl AsRef<[u8]>) -> Result<Self, TlsError> {
+    pub fn client_ca_pem(mut self, roots_pem: impl AsRef<[u8]>) -> Result<Self, TlsError> {
         let roots = certs_from_pem(roots_pem.as_ref(), "client CA certificate")?;
         self.client_roots.extend(roots);
         Ok(self)
     }
 
-    /// Like [`with_client_ca_pem`](Self::with_client_ca_pem), reading a file.
-    pub fn with_client_ca_pem_file(self, path: impl AsRef<Path>) -> Result<Self, TlsError> {
+    /// Like [`client_ca_pem`](Self::client_ca_pem), reading a file.
+    pub fn client_ca_pem_file(self, path: impl AsRef<Path>) -> Result<Self, TlsError> {
         let pem = read_file(path.as_ref())?;
-        self.with_client_ca_pem(pem)
+        self.client_ca_pem(pem)
     }
 
     /// With client CAs set, also lets clients connect without a
     /// certificate (default off: a certificate is required). A certificate
     /// a client does present is still verified.
-    pub fn with_client_auth_optional(mut self, optional: bool) -> Self {
+    pub fn client_auth_optional(mut self, optional: bool) -> Self {
         self.client_auth_optional = optional;
         self
     }
 
     /// How long a client may take to complete the TLS handshake before the
     /// connection is closed (default [`TLS_HANDSHAKE_TIMEOUT`], 10 s).
-    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
         self
-    }
-
-    /// The handshake timeout.
-    pub fn handshake_timeout(&self) -> Duration {
-        self.handshake_timeout
     }
 
     /// Builds the rustls configuration: checks that the key matches the
@@ -190,9 +187,9 @@ impl TlsConfig {
     }
 }
 
-impl fmt::Debug for TlsConfig {
+impl fmt::Debug for ServerTlsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsConfig")
+        f.debug_struct("ServerTlsConfig")
             .field("cert_chain_len", &self.cert_chain.len())
             .field("key", &"<redacted>")
             .field("client_roots_len", &self.client_roots.len())
@@ -226,11 +223,15 @@ pub(crate) struct Acceptor {
 }
 
 impl Acceptor {
-    /// The handshake, bounded by the timeout. On success, the stream and
-    /// what handlers may learn of the connection.
-    pub(crate) async fn accept(&self, stream: TcpStream) -> io::Result<TlsStream<TcpStream>> {
-        match tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(stream)).await {
-            Ok(result) => result,
+    /// The handshake over any byte stream, bounded by the timeout. On
+    /// success, the stream and what handlers may learn of the connection.
+    pub(crate) async fn accept<I: Io>(&self, io: I) -> io::Result<(TlsStream<I>, TlsInfo)> {
+        match tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(io)).await {
+            Ok(Ok(stream)) => {
+                let info = TlsInfo::from_connection(stream.get_ref().1);
+                Ok((stream, info))
+            }
+            Ok(Err(err)) => Err(err),
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "TLS handshake timed out",
@@ -392,8 +393,8 @@ mod tests {
     #[test]
     fn a_matching_certificate_and_key_build_an_acceptor_with_the_default_timeout() {
         let (cert, key) = self_signed();
-        let config = TlsConfig::from_pem(cert, key).unwrap();
-        assert_eq!(config.handshake_timeout(), TLS_HANDSHAKE_TIMEOUT);
+        let config = ServerTlsConfig::from_pem(cert, key).unwrap();
+        assert_eq!(config.handshake_timeout, TLS_HANDSHAKE_TIMEOUT);
         let acceptor = config.build().unwrap();
         assert_eq!(acceptor.handshake_timeout, Duration::from_secs(10));
     }
@@ -402,7 +403,7 @@ mod tests {
     fn a_key_that_does_not_match_the_certificate_is_refused() {
         let (cert, _) = self_signed();
         let (_, other_key) = self_signed();
-        let err = TlsConfig::from_pem(cert, other_key)
+        let err = ServerTlsConfig::from_pem(cert, other_key)
             .unwrap()
             .build()
             .unwrap_err();
@@ -412,12 +413,12 @@ mod tests {
     #[test]
     fn pem_without_a_certificate_is_refused_clearly() {
         let (_, key) = self_signed();
-        let err = TlsConfig::from_pem("not pem", &key).unwrap_err();
+        let err = ServerTlsConfig::from_pem("not pem", &key).unwrap_err();
         assert!(err.to_string().contains("no CERTIFICATE"), "{err}");
         let (cert, _) = self_signed();
-        assert!(TlsConfig::from_pem(&cert, "garbage").is_err());
-        let err =
-            TlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem").unwrap_err();
+        assert!(ServerTlsConfig::from_pem(&cert, "garbage").is_err());
+        let err = ServerTlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem")
+            .unwrap_err();
         assert!(std::error::Error::source(&err).is_some());
     }
 
@@ -425,11 +426,11 @@ mod tests {
     fn client_roots_turn_on_client_certificate_verification() {
         let (cert, key) = self_signed();
         let (ca, _) = self_signed();
-        let config = TlsConfig::from_pem(&cert, &key)
+        let config = ServerTlsConfig::from_pem(&cert, &key)
             .unwrap()
-            .with_client_ca_pem(&ca)
+            .client_ca_pem(&ca)
             .unwrap()
-            .with_handshake_timeout(Duration::from_secs(3));
+            .handshake_timeout(Duration::from_secs(3));
         assert!(format!("{config:?}").contains("client_roots_len: 1"));
         assert!(!format!("{config:?}").contains("BEGIN"));
         let acceptor = config.build().unwrap();

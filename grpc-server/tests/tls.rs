@@ -13,7 +13,7 @@ use bytes::Bytes;
 use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::BytesCodec;
 use grpc_core::{Code, GrpcMethod, Request, Response, Status};
-use grpc_server::tls::{TlsConfig, TlsInfo};
+use grpc_server::tls::{ServerTlsConfig, TlsInfo};
 use grpc_server::{handler, Router, Server};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -180,7 +180,7 @@ fn text_of(reply: &Reply) -> (String, Vec<u8>) {
     )
 }
 
-async fn start_tls(tls: TlsConfig) -> TestServer {
+async fn start_tls(tls: ServerTlsConfig) -> TestServer {
     start_with(Server::new().tls(tls).unwrap(), whoami_router()).await
 }
 
@@ -188,7 +188,7 @@ async fn start_tls(tls: TlsConfig) -> TestServer {
 async fn a_tls_call_negotiates_h2_and_the_handler_sees_the_connection() {
     let pki = Pki::new("ca");
     let cert = pki.server();
-    let server = start_tls(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let server = start_tls(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
     let stream = timeout(
         LIMIT,
         tls_connect(&server, client_config(&pki, None, &[b"h2"])),
@@ -206,7 +206,7 @@ async fn a_tls_call_negotiates_h2_and_the_handler_sees_the_connection() {
 async fn a_client_offering_no_alpn_is_served_http2_with_prior_knowledge() {
     let pki = Pki::new("ca");
     let cert = pki.server();
-    let server = start_tls(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let server = start_tls(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
     let stream = timeout(LIMIT, tls_connect(&server, client_config(&pki, None, &[])))
         .await
         .unwrap()
@@ -219,7 +219,7 @@ async fn a_client_offering_no_alpn_is_served_http2_with_prior_knowledge() {
 async fn a_client_offering_only_http1_fails_the_handshake() {
     let pki = Pki::new("ca");
     let cert = pki.server();
-    let server = start_tls(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let server = start_tls(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
     let err = timeout(
         LIMIT,
         tls_connect(&server, client_config(&pki, None, &[b"http/1.1"])),
@@ -237,9 +237,9 @@ async fn mtls_hands_the_verified_client_certificate_to_the_handler() {
     let client_pki = Pki::new("client ca");
     let cert = server_pki.server();
     let id = client_pki.client();
-    let tls = TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
+    let tls = ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
         .unwrap()
-        .with_client_ca_pem(client_pki.ca_pem())
+        .client_ca_pem(client_pki.ca_pem())
         .unwrap();
     let server = start_tls(tls).await;
     let stream = timeout(
@@ -276,9 +276,9 @@ async fn mtls_refuses_a_client_without_a_certificate() {
     let server_pki = Pki::new("server ca");
     let client_pki = Pki::new("client ca");
     let cert = server_pki.server();
-    let tls = TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
+    let tls = ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
         .unwrap()
-        .with_client_ca_pem(client_pki.ca_pem())
+        .client_ca_pem(client_pki.ca_pem())
         .unwrap();
     let server = start_tls(tls).await;
     assert_refused(
@@ -295,9 +295,9 @@ async fn mtls_refuses_a_certificate_from_another_ca() {
     let client_pki = Pki::new("client ca");
     let stranger = Pki::new("stranger ca").client();
     let cert = server_pki.server();
-    let tls = TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
+    let tls = ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
         .unwrap()
-        .with_client_ca_pem(client_pki.ca_pem())
+        .client_ca_pem(client_pki.ca_pem())
         .unwrap();
     let server = start_tls(tls).await;
     assert_refused(
@@ -313,11 +313,11 @@ async fn optional_client_auth_lets_a_client_without_a_certificate_in() {
     let server_pki = Pki::new("server ca");
     let client_pki = Pki::new("client ca");
     let cert = server_pki.server();
-    let tls = TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
+    let tls = ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
         .unwrap()
-        .with_client_ca_pem(client_pki.ca_pem())
+        .client_ca_pem(client_pki.ca_pem())
         .unwrap()
-        .with_client_auth_optional(true);
+        .client_auth_optional(true);
     let server = start_tls(tls).await;
     let stream = timeout(
         LIMIT,
@@ -342,9 +342,9 @@ async fn optional_client_auth_lets_a_client_without_a_certificate_in() {
 async fn a_silent_client_is_dropped_after_the_handshake_timeout_without_blocking_others() {
     let pki = Pki::new("ca");
     let cert = pki.server();
-    let tls = TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
+    let tls = ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem)
         .unwrap()
-        .with_handshake_timeout(Duration::from_millis(300));
+        .handshake_timeout(Duration::from_millis(300));
     let server = start_tls(tls).await;
 
     // Connects and says nothing.
@@ -372,7 +372,7 @@ async fn a_silent_client_is_dropped_after_the_handshake_timeout_without_blocking
 async fn a_plain_text_client_gets_no_http2_from_a_tls_server() {
     let pki = Pki::new("ca");
     let cert = pki.server();
-    let server = start_tls(TlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
+    let server = start_tls(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
     tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await

@@ -31,7 +31,7 @@ use grpc_client::tls::ClientTlsConfig;
 use grpc_client::{Channel, Endpoint};
 use grpc_core::{BoxError, GrpcBody};
 use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
-use grpc_server::tls::TlsConfig;
+use grpc_server::tls::ServerTlsConfig;
 use grpc_server::{Router, Server};
 use tokio::net::TcpListener;
 use tower::util::BoxCloneSyncService;
@@ -68,8 +68,8 @@ pub fn router() -> Router {
 }
 
 /// The server's TLS configuration with the test certificate.
-pub fn test_server_tls() -> TlsConfig {
-    TlsConfig::from_pem(certs::SERVER_CERT_PEM, certs::SERVER_KEY_PEM)
+pub fn test_server_tls() -> ServerTlsConfig {
+    ServerTlsConfig::from_pem(certs::SERVER_CERT_PEM, certs::SERVER_KEY_PEM)
         .expect("the committed interop certificate and key are valid")
 }
 
@@ -77,7 +77,7 @@ pub fn test_server_tls() -> TlsConfig {
 /// until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<TlsConfig>,
+    tls: Option<ServerTlsConfig>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let stack = ServiceBuilder::new()
@@ -137,18 +137,18 @@ pub fn endpoint(target: &Target) -> Result<Endpoint, BoxError> {
     };
     let scheme = if target.use_tls { "https" } else { "http" };
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{host}:{}", target.port))?
-        .with_connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10));
     if target.use_tls {
         let mut tls = ClientTlsConfig::new();
         if let Some(file) = &target.ca_file {
-            tls = tls.with_ca_pem_file(file)?;
+            tls = tls.ca_pem_file(file)?;
         } else if target.use_test_ca {
-            tls = tls.with_ca_pem(certs::CA_PEM)?;
+            tls = tls.ca_pem(certs::CA_PEM)?;
         }
         if let Some(name) = &target.server_host_override {
-            tls = tls.with_server_name(name.clone());
+            tls = tls.server_name(name.clone());
         }
-        endpoint = endpoint.with_tls(tls)?;
+        endpoint = endpoint.tls(tls)?;
     }
     Ok(endpoint)
 }

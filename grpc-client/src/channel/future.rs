@@ -19,10 +19,11 @@ use grpc_core::{GrpcBody, Status};
 use hyper::body::Incoming;
 use hyper::client::conn::TrySendError;
 
-use grpc_core::runtime::batch::InFlight;
+use grpc_transport::batch::InFlight;
 
-use super::connection::{Acquired, Inner, Sender, SharedConnect};
-use crate::body::ResponseBody;
+use super::body::ResponseBody;
+use super::connect::SharedConnect;
+use super::state::{Acquired, Inner, Sender};
 use crate::error::{Error, Kind};
 use crate::status::status_from_error;
 
@@ -75,7 +76,9 @@ impl ResponseFuture {
 impl State {
     fn start(channel: Arc<Inner>, request: Request, retried: bool) -> State {
         match channel.acquire() {
-            Acquired::Ready(sender) => State::send(sender, request, channel, retried),
+            Acquired::Ready(sender, in_flight) => {
+                State::send(sender, in_flight, request, channel, retried)
+            }
             Acquired::Wait(connect) => State::Connecting(Box::new(Connecting {
                 connect,
                 request: Some(request),
@@ -86,9 +89,15 @@ impl State {
         }
     }
 
-    fn send(mut sender: Sender, request: Request, channel: Arc<Inner>, retried: bool) -> State {
+    fn send(
+        mut sender: Sender,
+        in_flight: InFlight,
+        request: Request,
+        channel: Arc<Inner>,
+        retried: bool,
+    ) -> State {
         State::Sending {
-            _in_flight: channel.enter(),
+            _in_flight: in_flight,
             send: Box::pin(sender.try_send_request(request)),
             channel,
             retried,
@@ -107,9 +116,11 @@ impl Future for ResponseFuture {
                     let outcome = ready!(Pin::new(&mut connecting.connect).poll(cx));
                     let request = connecting.request.take().expect("polled after completion");
                     match outcome {
-                        Ok(sender) => {
+                        Ok(connected) => {
+                            let (sender, in_flight) = connected.start_call();
                             *state = State::send(
                                 sender,
+                                in_flight,
                                 request,
                                 connecting.channel.clone(),
                                 connecting.retried,

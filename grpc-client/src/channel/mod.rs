@@ -25,10 +25,22 @@
 //!
 //! # What the channel adds to a request
 //!
-//! The URI's scheme and authority come from the endpoint (the path from the
-//! request), and `content-type: application/grpc`, `te: trailers` and the
-//! endpoint's `user-agent` are added when missing, all as constant header
-//! values.
+//! What belongs to the connection: the URI's scheme and authority come from
+//! the endpoint (the path from the request), and the endpoint's
+//! `user-agent` is added when missing. What belongs to a gRPC call
+//! (`POST`, the path, `content-type`, `te`, the metadata) is the request
+//! head that [`Grpc`](crate::Grpc), [`Call`](crate::Call) and generated
+//! clients build ([`call`](crate::call)); a request that reaches the channel
+//! some other way is sent as it is.
+//!
+//! # Transports and write batching
+//!
+//! The connection is opened through the endpoint's target: TCP, a Unix
+//! domain socket, or a [`Connect`](grpc_transport::Connect) of your own
+//! (an in-memory pipe in tests); see [`Endpoint`]. Whatever it opens goes
+//! through the same code: TLS on top when configured, the HTTP/2 handshake,
+//! and the connection's driver, which owns its write batching (see
+//! [`grpc_transport::batch`]; [`Endpoint::write_batching`] turns it off).
 //!
 //! # Errors
 //!
@@ -55,10 +67,11 @@
 //! Connecting spawns tokio tasks (the attempt, then the connection), so
 //! calls must be made within a tokio runtime.
 
-mod connection;
+mod body;
+mod connect;
 mod future;
 mod request;
-mod transport;
+mod state;
 
 pub use future::ResponseFuture;
 
@@ -71,7 +84,7 @@ use tower_service::Service;
 
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use connection::{Acquired, Inner};
+use state::{Acquired, Inner};
 
 /// A multiplexed HTTP/2 connection to one endpoint; see the
 /// [module docs](self).
@@ -92,7 +105,7 @@ impl Channel {
     pub(crate) async fn connect(endpoint: Endpoint) -> Result<Channel, Error> {
         let channel = Channel::lazy(endpoint);
         match channel.inner.acquire() {
-            Acquired::Ready(_) => {}
+            Acquired::Ready(..) => {}
             Acquired::Wait(attempt) => {
                 attempt.await?;
             }

@@ -1,47 +1,39 @@
-//! What the channel adds to each request before it goes on the wire: the
-//! full URI and the headers every gRPC request needs.
+//! What the channel adds to each request before it goes on the wire: what
+//! belongs to the connection, the URI's scheme and authority and the
+//! endpoint's `user-agent`. What belongs to a gRPC call (`content-type`,
+//! `te`, the path, the metadata) is the call head's, built once in
+//! [`call::head`](crate::call); a request that reaches a channel without it
+//! is sent as it is.
 
-use http::header::{CONTENT_TYPE, USER_AGENT};
+use http::header::USER_AGENT;
 use http::uri::{Parts, PathAndQuery};
-use http::{HeaderMap, Request, Uri};
-
-use grpc_core::headers::{APPLICATION_GRPC, TE, TE_TRAILERS};
+use http::{Request, Uri};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Kind};
 
 /// Sets the URI's scheme and authority to the endpoint's (keeping the
-/// request's path), and adds `content-type: application/grpc`,
-/// `te: trailers` and the endpoint's `user-agent` when missing.
+/// request's path), and adds the endpoint's `user-agent` when missing.
 ///
-/// All header values are constants or shared bytes: nothing is allocated.
+/// The header value is shared bytes: nothing is allocated.
 pub(crate) fn prepare<B>(endpoint: &Endpoint, request: &mut Request<B>) -> Result<(), Error> {
     let uri = request.uri_mut();
     let already_there =
-        uri.scheme() == Some(endpoint.scheme()) && uri.authority() == Some(endpoint.authority());
+        uri.scheme() == Some(&endpoint.scheme) && uri.authority() == Some(&endpoint.authority);
     if !already_there {
         let mut parts: Parts = std::mem::take(uri).into_parts();
-        parts.scheme = Some(endpoint.scheme().clone());
-        parts.authority = Some(endpoint.authority().clone());
+        parts.scheme = Some(endpoint.scheme.clone());
+        parts.authority = Some(endpoint.authority.clone());
         if parts.path_and_query.is_none() {
             parts.path_and_query = Some(PathAndQuery::from_static("/"));
         }
         *uri = Uri::from_parts(parts).map_err(|e| Error::with(Kind::InvalidRequest, e))?;
     }
-    add_required_headers(request.headers_mut(), endpoint);
-    Ok(())
-}
-
-fn add_required_headers(headers: &mut HeaderMap, endpoint: &Endpoint) {
-    if !headers.contains_key(CONTENT_TYPE) {
-        headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
-    }
-    if !headers.contains_key(TE) {
-        headers.insert(TE, TE_TRAILERS);
-    }
+    let headers = request.headers_mut();
     if !headers.contains_key(USER_AGENT) {
-        headers.insert(USER_AGENT, endpoint.user_agent().clone());
+        headers.insert(USER_AGENT, endpoint.user_agent.clone());
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -70,12 +62,11 @@ mod tests {
     }
 
     #[test]
-    fn required_headers_are_added_when_missing() {
+    fn the_user_agent_is_added_when_missing_and_nothing_else() {
         let mut req = Request::new(());
         prepare(&endpoint(), &mut req).unwrap();
         let h = req.headers();
-        assert_eq!(h["content-type"], "application/grpc");
-        assert_eq!(h["te"], "trailers");
+        assert_eq!(h.len(), 1, "content-type and te are the call head's");
         assert!(h["user-agent"]
             .to_str()
             .unwrap()
@@ -92,17 +83,17 @@ mod tests {
             HeaderValue::from_static("application/grpc+proto"),
         );
         h.insert("user-agent", HeaderValue::from_static("mine/1"));
-        let endpoint = endpoint().with_user_agent(HeaderValue::from_static("unused/2"));
+        let endpoint = endpoint().user_agent(HeaderValue::from_static("unused/2"));
         prepare(&endpoint, &mut req).unwrap();
         assert_eq!(req.headers()["content-type"], "application/grpc+proto");
         assert_eq!(req.headers()["user-agent"], "mine/1");
-        assert_eq!(req.headers().len(), 3);
+        assert_eq!(req.headers().len(), 2);
     }
 
     #[test]
     fn the_configured_user_agent_is_sent() {
         let mut req = Request::new(());
-        let endpoint = endpoint().with_user_agent(HeaderValue::from_static("custom/9"));
+        let endpoint = endpoint().user_agent(HeaderValue::from_static("custom/9"));
         prepare(&endpoint, &mut req).unwrap();
         assert_eq!(req.headers()["user-agent"], "custom/9");
     }

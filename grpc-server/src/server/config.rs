@@ -14,6 +14,8 @@
 //! | per-stream send buffer | [`MAX_SEND_BUF_SIZE`] = 400 KiB | bounds memory held for slow readers |
 //! | keepalive ping | [`KEEPALIVE_INTERVAL`] = 2 h, [`KEEPALIVE_TIMEOUT`] = 20 s | gRPC core, grpc-go |
 //! | graceful shutdown | [`GRACEFUL_SHUTDOWN_TIMEOUT`] = 30 s, then connections are closed | gRFC A9: never wait forever |
+//! | `TCP_NODELAY` | on | gRPC messages are latency-bound |
+//! | write batching | on | one write for the responses that become ready together (see `grpc_transport::batch`) |
 //!
 //! Message size limits (4 MiB received) live with the handlers and layers,
 //! not the connection.
@@ -58,6 +60,7 @@ pub(crate) struct Config {
     pub(crate) keepalive_timeout: Duration,
     pub(crate) graceful_shutdown_timeout: Duration,
     pub(crate) tcp_nodelay: bool,
+    pub(crate) write_batching: bool,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             keepalive_timeout: KEEPALIVE_TIMEOUT,
             graceful_shutdown_timeout: GRACEFUL_SHUTDOWN_TIMEOUT,
             tcp_nodelay: true,
+            write_batching: true,
         }
     }
 }

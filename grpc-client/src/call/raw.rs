@@ -1,55 +1,6 @@
-//! [`Call`]: one gRPC call driven step by step, for full control of its
-//! HTTP/2 stream (in the manner of Python grpclib's `Stream`).
-//!
-//! Each step of the call is an explicit method, and any of the four RPC
-//! kinds can be built from them:
-//!
-//! | step | method |
-//! |---|---|
-//! | send the request head (metadata) | [`Call::start`] |
-//! | send a message | [`Call::send_message`] |
-//! | end the request side (half-close) | [`Call::end_request`] |
-//! | receive the initial metadata | [`Call::recv_initial_metadata`] |
-//! | receive a message | [`Call::recv_message`] |
-//! | receive the trailing metadata and status | [`Call::recv_trailing_metadata`] |
-//! | reset the stream | [`Call::cancel`] (or drop the call) |
-//!
-//! ```no_run
-//! use bytes::Bytes;
-//! use grpc_client::{Call, Endpoint};
-//! use grpc_core::codec::BytesCodec;
-//! use grpc_core::metadata::MetadataMap;
-//! use grpc_core::GrpcMethod;
-//!
-//! # async fn run() -> Result<(), grpc_core::Status> {
-//! let mut channel = Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
-//! let method = GrpcMethod::new("echo.Echo", "Chat");
-//! let mut call = Call::start(&mut channel, method, MetadataMap::new(), BytesCodec).await?;
-//! call.send_message(Bytes::from_static(b"ping")).await?;
-//! let headers = call.recv_initial_metadata().await?.clone();
-//! let pong = call.recv_message().await?;
-//! call.end_request();
-//! assert!(call.recv_message().await?.is_none());
-//! let trailers = call.recv_trailing_metadata().await?;
-//! # let _ = (headers, pong, trailers); Ok(()) }
-//! ```
-//!
-//! # How the call makes progress
-//!
-//! [`Call::start`] spawns the service's response future on the tokio
-//! runtime, so the call connects, sends its head and receives the response
-//! head while you are not polling it (for example while you are still
-//! sending). The request body is fed by a bounded channel of one message, so
-//! [`Call::send_message`] waits while HTTP/2 flow control holds the stream
-//! back. Receiving reads the response body directly, without another task.
-//!
-//! # Cancellation
-//!
-//! [`Call::cancel`], or dropping the call before its end, aborts the spawned
-//! response future and resets the stream with `RST_STREAM(CANCEL)`.
+//! [`Call`]: one call driven step by step.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -64,14 +15,59 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::cancel::{self, Canceller};
-use crate::exchange::{build_request, into_grpc_body, read_head};
+use super::cancel::{self, Canceller};
+use super::head::{build_request, read_response, ready, Head};
 use crate::service::GrpcService;
-use crate::status::status_from_error;
 
-type Head = Result<http::Response<GrpcBody>, Status>;
-
-/// One gRPC call driven step by step; see the [module docs](self).
+/// One gRPC call driven step by step, for full control of its HTTP/2
+/// stream (in the manner of Python grpclib's `Stream`).
+///
+/// Each step of the call is an explicit method, and any of the four RPC
+/// kinds can be built from them:
+///
+/// | step | method |
+/// |---|---|
+/// | send the request head (metadata) | [`Call::start`] |
+/// | send a message | [`Call::send_message`] |
+/// | end the request side (half-close) | [`Call::end_request`] |
+/// | receive the initial metadata | [`Call::recv_initial_metadata`] |
+/// | receive a message | [`Call::recv_message`] |
+/// | receive the trailing metadata and status | [`Call::recv_trailing_metadata`] |
+/// | reset the stream | [`Call::cancel`] (or drop the call) |
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use grpc_client::{Call, Endpoint};
+/// use grpc_core::codec::BytesCodec;
+/// use grpc_core::metadata::MetadataMap;
+/// use grpc_core::GrpcMethod;
+///
+/// # async fn run() -> Result<(), grpc_core::Status> {
+/// let mut channel = Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+/// let method = GrpcMethod::new("echo.Echo", "Chat");
+/// let mut call = Call::start(&mut channel, method, MetadataMap::new(), BytesCodec).await?;
+/// call.send_message(Bytes::from_static(b"ping")).await?;
+/// let headers = call.recv_initial_metadata().await?.clone();
+/// let pong = call.recv_message().await?;
+/// call.end_request();
+/// assert!(call.recv_message().await?.is_none());
+/// let trailers = call.recv_trailing_metadata().await?;
+/// # let _ = (headers, pong, trailers); Ok(()) }
+/// ```
+///
+/// # How the call makes progress
+///
+/// [`Call::start`] spawns the service's response future on the tokio
+/// runtime, so the call connects, sends its head and receives the response
+/// head while you are not polling it (for example while you are still
+/// sending). The request body is fed by a bounded channel of one message, so
+/// [`Call::send_message`] waits while HTTP/2 flow control holds the stream
+/// back. Receiving reads the response body directly, without another task.
+///
+/// # Cancellation
+///
+/// [`Call::cancel`], or dropping the call before its end, aborts the spawned
+/// response future and resets the stream with `RST_STREAM(CANCEL)`.
 pub struct Call<C: Codec> {
     codec: C,
     /// The call's limits, as its request head's extensions carry them.
@@ -89,7 +85,7 @@ pub struct Call<C: Codec> {
 #[allow(clippy::large_enum_variant)]
 enum Progress<T> {
     /// The response head has not been read yet.
-    Pending(JoinHandle<Head>),
+    Pending(JoinHandle<Result<Head, Status>>),
     /// Reading messages.
     Streaming(Streaming<T>),
     /// The call is over: trailing metadata, or the status it failed with.
@@ -120,21 +116,14 @@ impl<C: Codec> Call<C> {
         S: GrpcService,
         S::Future: Send + 'static,
     {
-        poll_fn(|cx| service.poll_ready(cx))
-            .await
-            .map_err(|e| status_from_error(e.into()))?;
+        ready(service).await?;
         let (metadata, mut extensions, ()) = head.into().into_parts();
         let limits = MessageLimits::default().apply(&mut extensions);
         let (sender, receiver) = mpsc::channel(1);
         let (canceller, body) = cancel::link(MpscBody { receiver });
         let request = build_request(metadata, extensions, method, GrpcBody::new(body))?;
         let response = service.call(request);
-        let task = tokio::spawn(async move {
-            match response.await {
-                Ok(response) => Ok(response.map(into_grpc_body)),
-                Err(error) => Err(status_from_error(error.into())),
-            }
-        });
+        let task = tokio::spawn(async move { read_response(response.await) });
         Ok(Call {
             codec,
             limits,
@@ -256,7 +245,7 @@ impl<C: Codec> Call<C> {
                 Err(Status::cancelled("the call's response task was aborted").with_source(join))
             }
         };
-        match head.and_then(read_head) {
+        match head {
             Ok(head) => {
                 self.initial_metadata = head.metadata;
                 self.extensions = head.extensions;

@@ -1,6 +1,11 @@
 //! The two heads of a call: the HTTP request a call sends, and how the HTTP
 //! response it gets back is read. Shared by the typed calls of
-//! [`Grpc`](crate::Grpc) and the low-level [`Call`](crate::Call).
+//! [`Grpc`](crate::Grpc) and the low-level [`Call`](crate::Call), and the
+//! one place of this crate that builds a gRPC request head (`POST`, the
+//! path, `content-type`, `te`, the metadata) and that turns what a service
+//! stack answers (its readiness error, its error, its response body's
+//! errors) into [`Status`] values, through
+//! [`status_from_error`].
 //!
 //! Reading a response head, in order:
 //!
@@ -17,18 +22,20 @@
 //!    the messages, then trailers with the status.
 
 use std::any::Any;
+use std::future::poll_fn;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use grpc_core::headers::{is_grpc_content_type, APPLICATION_GRPC, TE, TE_TRAILERS};
 use grpc_core::metadata::MetadataMap;
 use grpc_core::status::mapping::code_from_http_status;
-use grpc_core::{BoxError, GrpcBody, GrpcMethod, Status, Streaming};
+use grpc_core::{BoxError, GrpcBody, GrpcMethod, Status};
 use http::header::CONTENT_TYPE;
 use http::uri::PathAndQuery;
 use http::{Extensions, Method, StatusCode, Uri};
 use http_body::Body;
 use http_body_util::BodyExt;
 
+use crate::service::GrpcService;
 use crate::status::status_from_error;
 
 /// The HTTP request of a call: `POST /{service}/{method}`, the metadata as
@@ -60,6 +67,26 @@ pub(crate) fn build_request(
     Ok(request)
 }
 
+/// Waits until `service` is ready; a failure is the call's status.
+pub(crate) async fn ready<S: GrpcService>(service: &mut S) -> Result<(), Status> {
+    poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .map_err(|e| status_from_error(e.into()))
+}
+
+/// Reads what a service answered: its error as a status, or its response
+/// head as gRPC ([`read_head`]).
+pub(crate) fn read_response<B, E>(answer: Result<http::Response<B>, E>) -> Result<Head, Status>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    E: Into<BoxError>,
+{
+    answer
+        .map_err(|e| status_from_error(e.into()))
+        .and_then(read_head)
+}
+
 /// A response head read as gRPC: initial metadata, extensions, and a body
 /// of messages then trailers.
 #[derive(Debug)]
@@ -69,7 +96,7 @@ pub(crate) struct Head {
     pub(crate) body: GrpcBody,
 }
 
-/// Reads a response head; see the [module docs](self).
+/// Reads a response head; see ["How a response is read"](crate::call#how-a-response-is-read).
 pub(crate) fn read_head<B>(response: http::Response<B>) -> Result<Head, Status>
 where
     B: Body<Data = Bytes> + Send + 'static,
@@ -114,7 +141,7 @@ where
 /// Erases a response body; a [`GrpcBody`] (what a `Channel` returns) is
 /// taken as it is, any other body gets its errors mapped through
 /// [`status_from_error`] first.
-pub(crate) fn into_grpc_body<B>(body: B) -> GrpcBody
+fn into_grpc_body<B>(body: B) -> GrpcBody
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -127,32 +154,15 @@ where
     GrpcBody::new(body.map_err(|e| status_from_error(e.into())))
 }
 
-/// The one message of a unary response: exactly one message, then trailers
-/// with an OK status. Zero or more than one message is
-/// [`Code::Internal`](grpc_core::Code::Internal).
-pub(crate) async fn single_message<T>(stream: &mut Streaming<T>) -> Result<T, Status> {
-    let Some(message) = stream.message().await? else {
-        return Err(Status::internal(
-            "protocol error: the server sent no response message for a unary response",
-        ));
-    };
-    match stream.message().await? {
-        None => Ok(message),
-        Some(_) => Err(Status::internal(
-            "protocol error: the server sent more than one response message for a unary response",
-        )),
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use grpc_core::codec::BytesCodec;
     use grpc_core::test_util::ScriptedBody;
-    use grpc_core::Code;
+    use grpc_core::{Code, Streaming};
     use http::HeaderValue;
 
-    fn response(
+    pub(crate) fn response(
         status: u16,
         headers: &[(&'static str, &'static str)],
         body: ScriptedBody,
@@ -255,36 +265,6 @@ mod tests {
         let mut stream = Streaming::new_response(head.body, BytesCodec, 100);
         assert!(stream.message().await.unwrap().is_none());
         assert_eq!(stream.trailers().unwrap().get("x-t"), Some("1"));
-        // And for a unary call it is a protocol error.
-        let r = response(
-            200,
-            &[("content-type", "application/grpc"), ("grpc-status", "0")],
-            ScriptedBody::default(),
-        );
-        let mut stream = Streaming::new_response(read_head(r).unwrap().body, BytesCodec, 100);
-        assert_eq!(
-            single_message(&mut stream).await.unwrap_err().code(),
-            Code::Internal
-        );
-    }
-
-    #[tokio::test]
-    async fn a_unary_response_needs_exactly_one_message() {
-        let ok = Status::ok();
-        let one = ScriptedBody::messages([b"a"]).with_status(&ok);
-        let two = ScriptedBody::messages([b"a", b"b"]).with_status(&ok);
-        let none = ScriptedBody::default().with_status(&ok);
-        let failed = ScriptedBody::messages([b"a"]).with_status(&Status::aborted("x"));
-        let read = |b: ScriptedBody| async move {
-            let head =
-                read_head(response(200, &[("content-type", "application/grpc")], b)).unwrap();
-            let mut stream = Streaming::new_response(head.body, BytesCodec, 100);
-            single_message(&mut stream).await
-        };
-        assert_eq!(read(one).await.unwrap(), "a");
-        assert_eq!(read(two).await.unwrap_err().code(), Code::Internal);
-        assert_eq!(read(none).await.unwrap_err().code(), Code::Internal);
-        assert_eq!(read(failed).await.unwrap_err().code(), Code::Aborted);
     }
 
     #[test]

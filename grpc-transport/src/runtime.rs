@@ -1,4 +1,4 @@
-//! A tokio runtime tuned for gRPC servers and clients (feature `runtime`).
+//! A tokio runtime tuned for gRPC servers and clients.
 //!
 //! hyper runs every HTTP/2 stream, on both sides, as its own tokio task. A
 //! tokio worker keeps at most 256 runnable tasks in its local queue; past
@@ -16,37 +16,13 @@
 //! timers enabled, and one worker per CPU the process may run on.
 //!
 //! ```
-//! let runtime = grpc_core::runtime::builder().build().expect("a tokio runtime");
+//! let runtime = grpc_transport::runtime::builder().build().expect("a tokio runtime");
 //! runtime.block_on(async {
 //!     // serve, or call, here
 //! });
 //! ```
 
 use tokio::runtime::Builder;
-
-pub mod batch;
-
-/// hyper's executor for both sides: spawns the futures hyper hands it (per
-/// stream on a server; per call on a client, the request-body pipe and the
-/// response waiter) on tokio, boxed.
-///
-/// hyper's futures are large (a client's is one enum as large as the whole
-/// connection task). Spawned as they are, each is copied into the task cell
-/// at spawn and again on every stage change of the task; boxed, it is copied
-/// once and the task stays small. Measured per unary call: about 2,600 fewer
-/// instructions on the client and 900 on the server.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BoxingExecutor;
-
-impl<F> hyper::rt::Executor<F> for BoxingExecutor
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        tokio::spawn(Box::pin(future));
-    }
-}
 
 /// How many scheduler ticks a worker runs local tasks between looks at the
 /// global queue (tokio's default is 31).

@@ -1,44 +1,4 @@
-//! [`Grpc`]: typed calls of the four kinds over any [`GrpcService`].
-//!
-//! The generated clients are thin wrappers around these four methods:
-//!
-//! | kind | request | response |
-//! |---|---|---|
-//! | [`unary`](Grpc::unary) | one message | one message |
-//! | [`server_streaming`](Grpc::server_streaming) | one message | [`Streaming`] |
-//! | [`client_streaming`](Grpc::client_streaming) | a `Stream` | one message |
-//! | [`streaming`](Grpc::streaming) | a `Stream` | [`Streaming`] |
-//!
-//! Each call sends `POST /{service}/{method}` with the request metadata as
-//! headers and the [`GrpcMethod`] in the request extensions, then reads the
-//! response as described in the crate docs. A failure known from the
-//! response head (a trailers-only status, a non-gRPC HTTP error) is the
-//! `Err` of the call; a non-OK status in the trailers is the `Err` of a
-//! call with a unary response, and the last item of a [`Streaming`]
-//! response. Transport errors become a [`Status`] through
-//! [`status_from_error`].
-//!
-//! # Limits
-//!
-//! Received messages longer than
-//! [`max_receive_message_size`](Grpc::max_receive_message_size) (4 MiB by
-//! default) fail with `RESOURCE_EXHAUSTED`; sent messages longer than
-//! [`max_send_message_size`](Grpc::max_send_message_size) (`i32::MAX` by
-//! default) fail the call with `RESOURCE_EXHAUSTED` before anything is sent
-//! (unary) or reset the stream (streaming). A [`MessageLimits`] in a
-//! request's extensions asks for limits for that call; by the one rule of
-//! [`grpc_core::limits`] the narrowest of it and the client's wins, and the
-//! merged limits go into the extensions, so layers in the channel stack
-//! (a limits layer, decompression) apply the same ones, each narrowing them
-//! further if it asks for less.
-//!
-//! # Cancellation
-//!
-//! Dropping a call's future, or the [`Streaming`] of its response before
-//! the end, resets the HTTP/2 stream with `CANCEL`, also while a streaming
-//! request is still being sent.
-
-use std::future::poll_fn;
+//! [`Grpc`]: typed calls of the four kinds.
 
 use futures_core::Stream;
 use futures_util::StreamExt;
@@ -47,13 +7,12 @@ use grpc_core::codec::{Codec, EncodeBody};
 use grpc_core::limits::MessageLimits;
 use grpc_core::{GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
 
-use crate::cancel::{self, GuardedBody};
-use crate::exchange::{build_request, read_head, single_message, Head};
+use super::cancel::{self, GuardedBody};
+use super::head::{build_request, read_response, ready, Head};
 use crate::service::GrpcService;
-use crate::status::status_from_error;
 
 /// Typed gRPC calls over a [`GrpcService`] such as a
-/// [`Channel`](crate::Channel); see the [module docs](self).
+/// [`Channel`](crate::Channel).
 ///
 /// ```no_run
 /// use grpc_client::{Endpoint, Grpc};
@@ -70,6 +29,44 @@ use crate::status::status_from_error;
 /// println!("{:?} then {:?}", reply.get_ref(), reply.trailers());
 /// # Ok(()) }
 /// ```
+///
+/// The generated clients are thin wrappers around these four methods:
+///
+/// | kind | request | response |
+/// |---|---|---|
+/// | [`unary`](Grpc::unary) | one message | one message |
+/// | [`server_streaming`](Grpc::server_streaming) | one message | [`Streaming`] |
+/// | [`client_streaming`](Grpc::client_streaming) | a `Stream` | one message |
+/// | [`streaming`](Grpc::streaming) | a `Stream` | [`Streaming`] |
+///
+/// Each call sends `POST /{service}/{method}` with the request metadata as
+/// headers and the [`GrpcMethod`] in the request extensions, then reads the
+/// response as [`call`](crate::call#how-a-response-is-read) describes. A failure known from the
+/// response head (a trailers-only status, a non-gRPC HTTP error) is the
+/// `Err` of the call; a non-OK status in the trailers is the `Err` of a
+/// call with a unary response, and the last item of a [`Streaming`]
+/// response. Transport errors become a [`Status`] through
+/// [`status_from_error`](crate::status::status_from_error).
+///
+/// # Limits
+///
+/// Received messages longer than
+/// [`max_receive_message_size`](Grpc::max_receive_message_size) (4 MiB by
+/// default) fail with `RESOURCE_EXHAUSTED`; sent messages longer than
+/// [`max_send_message_size`](Grpc::max_send_message_size) (`i32::MAX` by
+/// default) fail the call with `RESOURCE_EXHAUSTED` before anything is sent
+/// (unary) or reset the stream (streaming). A [`MessageLimits`] in a
+/// request's extensions asks for limits for that call; by the one rule of
+/// [`grpc_core::limits`] the narrowest of it and the client's wins, and the
+/// merged limits go into the extensions, so layers in the channel stack
+/// (a limits layer, decompression) apply the same ones, each narrowing them
+/// further if it asks for less.
+///
+/// # Cancellation
+///
+/// Dropping a call's future, or the [`Streaming`] of its response before
+/// the end, resets the HTTP/2 stream with `CANCEL`, also while a streaming
+/// request is still being sent.
 #[derive(Debug, Clone)]
 pub struct Grpc<S> {
     inner: S,
@@ -211,15 +208,8 @@ impl<S: GrpcService> Grpc<S> {
     }
 
     async fn send(&mut self, request: http::Request<GrpcBody>) -> Result<Head, Status> {
-        poll_fn(|cx| self.inner.poll_ready(cx))
-            .await
-            .map_err(|e| status_from_error(e.into()))?;
-        let response = self
-            .inner
-            .call(request)
-            .await
-            .map_err(|e| status_from_error(e.into()))?;
-        read_head(response)
+        ready(&mut self.inner).await?;
+        read_response(self.inner.call(request).await)
     }
 }
 
@@ -251,8 +241,26 @@ fn read_stream<C: Codec>(
     Response::from_parts(head.metadata, Default::default(), head.extensions, stream)
 }
 
+/// The one message of a unary response: exactly one message, then trailers
+/// with an OK status. Zero or more than one message is
+/// [`Code::Internal`](grpc_core::Code::Internal).
+pub(crate) async fn single_message<T>(stream: &mut Streaming<T>) -> Result<T, Status> {
+    let Some(message) = stream.message().await? else {
+        return Err(Status::internal(
+            "protocol error: the server sent no response message for a unary response",
+        ));
+    };
+    match stream.message().await? {
+        None => Ok(message),
+        Some(_) => Err(Status::internal(
+            "protocol error: the server sent more than one response message for a unary response",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::head::tests::response;
     use super::*;
     use bytes::Bytes;
     use grpc_core::codec::BytesCodec;
@@ -337,5 +345,43 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn a_trailers_only_ok_is_a_protocol_error_for_a_unary_response() {
+        let r = response(
+            200,
+            &[("content-type", "application/grpc"), ("grpc-status", "0")],
+            ScriptedBody::default(),
+        );
+        let head = super::super::head::read_head(r).unwrap();
+        let mut stream = Streaming::new_response(head.body, BytesCodec, 100);
+        assert_eq!(
+            single_message(&mut stream).await.unwrap_err().code(),
+            Code::Internal
+        );
+    }
+
+    #[tokio::test]
+    async fn a_unary_response_needs_exactly_one_message() {
+        let ok = Status::ok();
+        let one = ScriptedBody::messages([b"a"]).with_status(&ok);
+        let two = ScriptedBody::messages([b"a", b"b"]).with_status(&ok);
+        let none = ScriptedBody::default().with_status(&ok);
+        let failed = ScriptedBody::messages([b"a"]).with_status(&Status::aborted("x"));
+        let read = |b: ScriptedBody| async move {
+            let head = super::super::head::read_head(response(
+                200,
+                &[("content-type", "application/grpc")],
+                b,
+            ))
+            .unwrap();
+            let mut stream = Streaming::new_response(head.body, BytesCodec, 100);
+            single_message(&mut stream).await
+        };
+        assert_eq!(read(one).await.unwrap(), "a");
+        assert_eq!(read(two).await.unwrap_err().code(), Code::Internal);
+        assert_eq!(read(none).await.unwrap_err().code(), Code::Internal);
+        assert_eq!(read(failed).await.unwrap_err().code(), Code::Aborted);
     }
 }
