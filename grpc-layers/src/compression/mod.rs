@@ -136,7 +136,7 @@ mod algorithm;
 mod body;
 mod control;
 mod encoding;
-mod future;
+pub mod future;
 mod layer;
 mod service;
 
@@ -144,7 +144,6 @@ pub use algorithm::CompressionLevel;
 pub use body::CompressionBody;
 pub use control::{MessageCompression, SendCompression};
 pub use encoding::{Encoding, EncodingSet};
-pub use future::ResponseFuture;
 pub use layer::{ClientCompressionLayer, ServerCompressionLayer, DEFAULT_MIN_SIZE};
 pub use service::{ClientCompression, ServerCompression};
 
