@@ -14,7 +14,7 @@
 //!
 //! | layer | why it sits there |
 //! |---|---|
-//! | [`ClientStatusLayer`] | outermost: every error from inside (transport, deadline, limits) becomes a [`Status`](grpc_core::Status), the cause kept as its `source()` |
+//! | [`ClientStatusLayer`] | outermost: every error of the layers inside (deadline, limits, your own) becomes a [`Status`](grpc_core::Status), the cause kept as its `source()`; the channel's own errors are statuses already |
 //! | [`ClientDeadlineLayer`] | sends `grpc-timeout` for a call's deadline (its `Deadline` extension, or one propagated from the handler making the call) and enforces it locally |
 //! | [`ClientLimitsLayer`] | refuses oversized messages on the wire, and tells decompression the call's limits |
 //! | [`ClientCompressionLayer`] | next to the channel: decompresses responses (bounded by the limits above), compresses requests when configured |
