@@ -23,6 +23,43 @@
 //! The minimum supported Rust version is the workspace's `rust-version`
 //! (currently 1.85).
 
+/// `new`, `layer`, `get_ref`, `get_mut` and `into_inner` of a middleware
+/// service whose inner service is its `inner` field, the same for every
+/// layer of this crate; `new` takes the layer's defaults.
+#[allow(unused_macros)]
+macro_rules! middleware_accessors {
+    ($name:ident<S $(, $param:ident)*>, $layer:ident) => {
+        impl<S> $name<S> {
+            /// Wraps `inner` with the default settings of the layer.
+            pub fn new(inner: S) -> Self {
+                tower_layer::Layer::layer(&$layer::new(), inner)
+            }
+
+            /// The layer, to configure and apply to services.
+            pub fn layer() -> $layer {
+                $layer::new()
+            }
+        }
+
+        impl<S $(, $param)*> $name<S $(, $param)*> {
+            /// The inner service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The inner service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// The inner service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+    };
+}
+
 #[cfg(feature = "compression")]
 pub mod compression;
 #[cfg(feature = "deadline")]

@@ -17,8 +17,8 @@ use super::future::ResponseFuture;
 use super::layer::{ClientCompressionLayer, Config, ServerCompressionLayer};
 use super::Encoding;
 
-/// `new`, `layer`, `with_config`, `get_ref`, `get_mut`, `into_inner` and
-/// the `Service` impl, the same on both sides but for what a call does.
+/// A side's service: the struct, its accessors and the `Service` impl,
+/// the same on both sides but for what a call does.
 macro_rules! compression_service {
     ($(#[$doc:meta])* $name:ident, $layer:ident, $call:ident) => {
         $(#[$doc])*
@@ -32,34 +32,11 @@ macro_rules! compression_service {
             config: Config,
         }
 
+        middleware_accessors!($name<S>, $layer);
+
         impl<S> $name<S> {
-            /// Wraps `inner`, with the defaults of the layer.
-            pub fn new(inner: S) -> Self {
-                $name::with_config(inner, Config::new())
-            }
-
-            /// The layer, to configure and apply to services.
-            pub const fn layer() -> $layer {
-                $layer::new()
-            }
-
             pub(crate) fn with_config(inner: S, config: Config) -> Self {
                 $name { inner, config }
-            }
-
-            /// The inner service.
-            pub fn get_ref(&self) -> &S {
-                &self.inner
-            }
-
-            /// The inner service, mutably.
-            pub fn get_mut(&mut self) -> &mut S {
-                &mut self.inner
-            }
-
-            /// The inner service.
-            pub fn into_inner(self) -> S {
-                self.inner
             }
         }
 

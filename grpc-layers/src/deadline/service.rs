@@ -16,38 +16,6 @@ use super::layer::{ClientConfig, ClientDeadlineLayer, ServerConfig, ServerDeadli
 use super::propagate::{self, earliest};
 use super::{ClientDeadlineBody, ServerDeadlineBody};
 
-/// `new`, `get_ref`, `get_mut` and `into_inner` of a middleware service.
-macro_rules! accessors {
-    ($name:ident, $layer:ident) => {
-        impl<S> $name<S> {
-            /// Wraps `inner` with the default settings of the layer.
-            pub fn new(inner: S) -> Self {
-                tower_layer::Layer::layer(&$layer::new(), inner)
-            }
-
-            /// The layer, to configure and apply to services.
-            pub fn layer() -> $layer {
-                $layer::new()
-            }
-
-            /// The inner service.
-            pub fn get_ref(&self) -> &S {
-                &self.inner
-            }
-
-            /// The inner service, mutably.
-            pub fn get_mut(&mut self) -> &mut S {
-                &mut self.inner
-            }
-
-            /// The inner service.
-            pub fn into_inner(self) -> S {
-                self.inner
-            }
-        }
-    };
-}
-
 /// The server side: enforces each call's deadline; see the
 /// [module docs](super).
 #[derive(Clone, Debug)]
@@ -56,7 +24,7 @@ pub struct ServerDeadline<S> {
     config: ServerConfig,
 }
 
-accessors!(ServerDeadline, ServerDeadlineLayer);
+middleware_accessors!(ServerDeadline<S>, ServerDeadlineLayer);
 
 impl<S> ServerDeadline<S> {
     pub(crate) fn with_config(inner: S, config: ServerConfig) -> Self {
@@ -124,7 +92,7 @@ pub struct ClientDeadline<S> {
     config: ClientConfig,
 }
 
-accessors!(ClientDeadline, ClientDeadlineLayer);
+middleware_accessors!(ClientDeadline<S>, ClientDeadlineLayer);
 
 impl<S> ClientDeadline<S> {
     pub(crate) fn with_config(inner: S, config: ClientConfig) -> Self {

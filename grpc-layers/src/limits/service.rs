@@ -24,8 +24,8 @@ enum Side {
     Client,
 }
 
-/// `new`, `layer`, `with_limits`, `get_ref`, `get_mut`, `into_inner` and
-/// the `Service` impl, the same on both sides but for the side.
+/// A side's service: the struct, its accessors and the `Service` impl,
+/// the same on both sides but for the side.
 macro_rules! limits_service {
     ($(#[$doc:meta])* $name:ident, $layer:ident, $side:expr) => {
         $(#[$doc])*
@@ -35,34 +35,11 @@ macro_rules! limits_service {
             limits: MessageLimits,
         }
 
+        middleware_accessors!($name<S>, $layer);
+
         impl<S> $name<S> {
-            /// Wraps `inner`, with the default limits.
-            pub fn new(inner: S) -> Self {
-                $name::with_limits(inner, $layer::new().limits())
-            }
-
-            /// The layer, to configure and apply to services.
-            pub fn layer() -> $layer {
-                $layer::new()
-            }
-
             pub(crate) fn with_limits(inner: S, limits: MessageLimits) -> Self {
                 $name { inner, limits }
-            }
-
-            /// The inner service.
-            pub fn get_ref(&self) -> &S {
-                &self.inner
-            }
-
-            /// The inner service, mutably.
-            pub fn get_mut(&mut self) -> &mut S {
-                &mut self.inner
-            }
-
-            /// The inner service.
-            pub fn into_inner(self) -> S {
-                self.inner
             }
         }
 

@@ -12,40 +12,6 @@ use super::classify::log_panic;
 use super::future::{ClientResponseFuture, ServerResponseFuture};
 use super::{ClientStatusLayer, DefaultMapper, MapError, ServerStatusLayer};
 
-/// `new`, `layer`, `with_mapper`, `get_ref`, `get_mut` and `into_inner`.
-macro_rules! accessors {
-    ($name:ident, $layer:ident) => {
-        impl<S> $name<S> {
-            /// Wraps `inner`, with the [`DefaultMapper`].
-            pub fn new(inner: S) -> Self {
-                $name::with_mapper(inner, DefaultMapper::new())
-            }
-
-            /// The layer, to configure and apply to services.
-            pub fn layer() -> $layer {
-                $layer::new()
-            }
-        }
-
-        impl<S, M> $name<S, M> {
-            /// The inner service.
-            pub fn get_ref(&self) -> &S {
-                &self.inner
-            }
-
-            /// The inner service, mutably.
-            pub fn get_mut(&mut self) -> &mut S {
-                &mut self.inner
-            }
-
-            /// The inner service.
-            pub fn into_inner(self) -> S {
-                self.inner
-            }
-        }
-    };
-}
-
 /// The server side: never fails; see the [module docs](super).
 #[derive(Clone, Debug)]
 pub struct ServerStatus<S, M = DefaultMapper> {
@@ -56,7 +22,7 @@ pub struct ServerStatus<S, M = DefaultMapper> {
     failed: Option<Status>,
 }
 
-accessors!(ServerStatus, ServerStatusLayer);
+middleware_accessors!(ServerStatus<S, M>, ServerStatusLayer);
 
 impl<S, M> ServerStatus<S, M> {
     /// Wraps `inner`, mapping errors and panics with `mapper`.
@@ -119,7 +85,7 @@ pub struct ClientStatus<S, M = DefaultMapper> {
     mapper: M,
 }
 
-accessors!(ClientStatus, ClientStatusLayer);
+middleware_accessors!(ClientStatus<S, M>, ClientStatusLayer);
 
 impl<S, M> ClientStatus<S, M> {
     /// Wraps `inner`, mapping errors with `mapper`.
