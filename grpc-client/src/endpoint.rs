@@ -263,6 +263,12 @@ impl Endpoint {
                 "the unix: target has no path",
             ));
         }
+        if path.contains(&0) {
+            return Err(Error::with(
+                Kind::InvalidUri,
+                "the unix: target's path contains a NUL byte",
+            ));
+        }
         Ok(Endpoint::unix(std::ffi::OsStr::from_bytes(path)))
     }
 
@@ -328,9 +334,10 @@ impl Endpoint {
     }
 
     /// Sets the largest HTTP/2 frame payload we accept (default: hyper's,
-    /// 16 KiB); `None` for the default.
+    /// 16 KiB); `None` for the default. Clamped to what HTTP/2 allows,
+    /// 16 KiB to 16 MiB − 1.
     pub fn max_frame_size(mut self, size: impl Into<Option<u32>>) -> Self {
-        self.http2.max_frame_size = size.into();
+        self.http2.max_frame_size = size.into().map(|size| size.clamp(16_384, 16_777_215));
         self
     }
 
@@ -392,6 +399,9 @@ impl Endpoint {
         let connector = config.build()?;
         self.tls = Some(crate::tls::EndpointTls::Configured(Arc::new(connector)));
         self.scheme = Scheme::HTTPS;
+        let mut parts = self.uri.clone().into_parts();
+        parts.scheme = Some(Scheme::HTTPS);
+        self.uri = Uri::from_parts(parts).map_err(|e| Error::with(Kind::InvalidUri, e))?;
         Ok(self)
     }
 
@@ -418,7 +428,7 @@ impl Endpoint {
     pub(crate) fn open(&self) -> ConnectFuture {
         match &self.target {
             Target::Tcp { host, port } => TcpConnector::new(host.clone(), *port)
-                .nodelay(self.tcp_nodelay)
+                .tcp_nodelay(self.tcp_nodelay)
                 .connect(),
             #[cfg(unix)]
             Target::Unix(path) => grpc_transport::UnixConnector::new(path.clone()).connect(),
@@ -538,7 +548,7 @@ mod tests {
             assert_eq!(e.authority.as_str(), "localhost");
             assert_eq!(e.scheme, Scheme::HTTP);
         }
-        for bad in ["unix:", "unix://host/tmp/grpc.sock"] {
+        for bad in ["unix:", "unix://host/tmp/grpc.sock", "unix:/tmp/a\0b"] {
             assert!(
                 Endpoint::from_shared(bad).unwrap_err().is_invalid_uri(),
                 "{bad}"

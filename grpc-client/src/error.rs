@@ -75,8 +75,9 @@ impl Error {
         self.kind
     }
 
-    /// The endpoint URI is invalid or uses a scheme this client does not
-    /// support (`http://`, and `https://` with the `tls` feature).
+    /// The endpoint target is invalid or uses a scheme this client does not
+    /// support (it supports `http://`, `https://` with the `tls` feature,
+    /// and `unix:` paths).
     pub fn is_invalid_uri(&self) -> bool {
         self.kind == Kind::InvalidUri
     }

@@ -59,6 +59,7 @@
 
 use std::sync::LazyLock;
 
+use grpc_core::status::mapping::{connection_failure_code, Side};
 use grpc_core::{BoxError, Code, Status};
 use grpc_layers::status::{DefaultMapper, MapError};
 
@@ -89,8 +90,9 @@ fn code_from_error(err: &Error) -> Code {
     } else if err.is_invalid_uri() {
         Code::InvalidArgument
     } else {
-        // Connect, connect timeout, backoff, TLS, connection closed.
-        Code::Unavailable
+        // Connect, connect timeout, backoff, TLS, connection closed: the
+        // connection failed, as the one table says.
+        connection_failure_code(Side::Client)
     }
 }
 

@@ -149,7 +149,7 @@ async fn a_call_over_tls_with_a_test_ca_and_a_server_name_override_succeeds() {
 }
 
 #[tokio::test]
-async fn with_tls_turns_an_http_endpoint_into_tls() {
+async fn tls_turns_an_http_endpoint_into_tls() {
     let pki = Pki::new("test ca");
     let cert = pki.issue(&["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth);
     let server = serve(ServerTlsConfig::from_pem(&cert.cert_pem, &cert.key_pem).unwrap()).await;

@@ -268,3 +268,50 @@ async fn the_servers_receive_limit_reaches_the_handlers_through_the_extension() 
     assert!(status.is_ok(), "{status:?}");
     assert_eq!(echoed, [5 << 20]);
 }
+
+#[tokio::test]
+async fn a_client_layer_that_raises_the_receive_limit_raises_it_for_the_typed_call() {
+    // The typed call asks for nothing; the layer around the channel is the
+    // only one that asks, for 6 MiB: a 5 MiB reply is read.
+    let peers = Peers::default();
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(ServerLimitsLayer::new().max_receive_message_size(6 << 20))
+            .service(router(&peers)),
+    )
+    .await;
+    let stack = ServiceBuilder::new()
+        .layer(ClientLimitsLayer::new().max_receive_message_size(6 << 20))
+        .service(channel(&server));
+    let mut grpc = Grpc::new(stack).max_send_message_size(8 << 20);
+    let (echoed, status) = echo(&mut grpc, &[5 << 20]).await;
+    assert!(status.is_ok(), "{status:?}");
+    assert_eq!(echoed, [5 << 20]);
+}
+
+#[tokio::test]
+async fn a_client_setter_raises_the_limit_of_a_default_limits_layer() {
+    // A limits layer that asks for nothing lets the client's own setter
+    // decide, on the wire too.
+    let peers = Peers::default();
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(ServerLimitsLayer::new().max_receive_message_size(6 << 20))
+            .service(router(&peers)),
+    )
+    .await;
+    let stack = ServiceBuilder::new()
+        .layer(ClientLimitsLayer::new())
+        .service(channel(&server));
+    let mut grpc = Grpc::new(stack).max_receive_message_size(6 << 20);
+    let (echoed, status) = echo(&mut grpc, &[5 << 20]).await;
+    assert!(status.is_ok(), "{status:?}");
+    assert_eq!(echoed, [5 << 20]);
+
+    // And without the setter, the default (4 MiB) refuses the same reply.
+    let stack = ServiceBuilder::new()
+        .layer(ClientLimitsLayer::new())
+        .service(channel(&server));
+    let (_, status) = echo(&mut Grpc::new(stack), &[5 << 20]).await;
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+}

@@ -57,7 +57,8 @@ pub type DefaultLayers = Stack<
 
 /// The default server stack; see the [module docs](self).
 ///
-/// Compression: requests in gzip are accepted; responses go out
+/// Compression: requests in every algorithm of the build are accepted
+/// (gzip with grpc-server's own features); responses go out
 /// uncompressed unless configured
 /// ([`ServerCompressionLayer::send_compressed`]).
 /// Limits: 4 MiB received, `i32::MAX` sent.

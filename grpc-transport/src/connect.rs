@@ -60,7 +60,7 @@ impl TcpConnector {
     }
 
     /// Sets `TCP_NODELAY` on new connections (default on).
-    pub fn nodelay(mut self, on: bool) -> Self {
+    pub fn tcp_nodelay(mut self, on: bool) -> Self {
         self.nodelay = on;
         self
     }

@@ -51,6 +51,13 @@ pub trait Listener: Send + 'static {
 
     /// The next connection and its peer's address; never fails (see the
     /// [module docs](self)).
+    ///
+    /// Must be cancel-safe: the server's accept loop drops this future
+    /// whenever something else wakes it (a connection ending, the shutdown
+    /// signal), so a connection accepted but not yet returned must not be
+    /// lost. Do slow per-connection work (a handshake, a PROXY header) in
+    /// the connection, not here. The implementations of this crate are
+    /// cancel-safe.
     fn accept(&mut self) -> impl Future<Output = (Self::Io, Self::Addr)> + Send;
 
     /// The address this listener accepts on.

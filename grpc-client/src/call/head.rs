@@ -26,6 +26,7 @@ use std::future::poll_fn;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use grpc_core::headers::{is_grpc_content_type, APPLICATION_GRPC, TE, TE_TRAILERS};
+use grpc_core::limits::MessageLimits;
 use grpc_core::metadata::MetadataMap;
 use grpc_core::status::mapping::code_from_http_status;
 use grpc_core::{BoxError, GrpcBody, GrpcMethod, Status};
@@ -94,6 +95,18 @@ pub(crate) struct Head {
     pub(crate) metadata: MetadataMap,
     pub(crate) extensions: Extensions,
     pub(crate) body: GrpcBody,
+}
+
+impl Head {
+    /// The receive limit of the call's response: the call's limits, as
+    /// sent, narrowed with what a limits layer in the stack handed back in
+    /// the response extensions (one that raised the limit above the
+    /// default; see `grpc-layers`' limits module).
+    pub(crate) fn receive_limit(&self, sent: MessageLimits) -> usize {
+        MessageLimits::of(&self.extensions)
+            .narrow(sent)
+            .max_receive()
+    }
 }
 
 /// Reads a response head; see ["How a response is read"](crate::call#how-a-response-is-read).

@@ -117,8 +117,8 @@ impl<C: Codec> Call<C> {
         S::Future: Send + 'static,
     {
         ready(service).await?;
-        let (metadata, mut extensions, ()) = head.into().into_parts();
-        let limits = MessageLimits::default().apply(&mut extensions);
+        let (metadata, extensions, ()) = head.into().into_parts();
+        let limits = MessageLimits::of(&extensions);
         let (sender, receiver) = mpsc::channel(1);
         let (canceller, body) = cancel::link(MpscBody { receiver });
         let request = build_request(metadata, extensions, method, GrpcBody::new(body))?;
@@ -247,13 +247,10 @@ impl<C: Codec> Call<C> {
         };
         match head {
             Ok(head) => {
+                let max = head.receive_limit(self.limits);
                 self.initial_metadata = head.metadata;
                 self.extensions = head.extensions;
-                let stream = Streaming::new_response(
-                    head.body,
-                    self.codec.clone(),
-                    self.limits.max_receive(),
-                );
+                let stream = Streaming::new_response(head.body, self.codec.clone(), max);
                 self.response = Progress::Streaming(stream);
                 Ok(())
             }

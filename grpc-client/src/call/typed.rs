@@ -126,7 +126,7 @@ impl<S: GrpcService> Grpc<S> {
         let bytes = encode_message(&mut codec, message, limits.max_send())?;
         let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
         let head = self.send(request).await?;
-        read_single(head, codec, limits.max_receive()).await
+        read_single(head, codec, limits).await
     }
 
     /// One message in, a stream of messages out.
@@ -141,7 +141,7 @@ impl<S: GrpcService> Grpc<S> {
         let bytes = encode_message(&mut codec, message, limits.max_send())?;
         let request = build_request(metadata, extensions, method, GrpcBody::once(bytes, None))?;
         let head = self.send(request).await?;
-        Ok(read_stream(head, codec, limits.max_receive()))
+        Ok(read_stream(head, codec, limits))
     }
 
     /// A stream of messages in, one message out.
@@ -159,7 +159,7 @@ impl<S: GrpcService> Grpc<S> {
             self.streaming_request(request, method, codec.clone())?;
         let mut head = self.send(request).await?;
         head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
-        read_single(head, codec, limits.max_receive()).await
+        read_single(head, codec, limits).await
     }
 
     /// A stream of messages in, a stream of messages out.
@@ -177,7 +177,7 @@ impl<S: GrpcService> Grpc<S> {
             self.streaming_request(request, method, codec.clone())?;
         let mut head = self.send(request).await?;
         head.body = GrpcBody::new(GuardedBody::new(head.body, canceller));
-        Ok(read_stream(head, codec, limits.max_receive()))
+        Ok(read_stream(head, codec, limits))
     }
 
     /// The limits of one call: this client's merged into the request
@@ -219,9 +219,10 @@ impl<S: GrpcService> Grpc<S> {
 async fn read_single<C: Codec>(
     head: Head,
     codec: C,
-    max_message_size: usize,
+    limits: MessageLimits,
 ) -> Result<Response<C::Decode>, Status> {
-    let mut stream = Streaming::new_response(head.body, codec, max_message_size);
+    let max = head.receive_limit(limits);
+    let mut stream = Streaming::new_response(head.body, codec, max);
     let message = single_message(&mut stream).await?;
     let trailers = stream.take_trailers().unwrap_or_default();
     Ok(Response::from_parts(
@@ -235,9 +236,10 @@ async fn read_single<C: Codec>(
 fn read_stream<C: Codec>(
     head: Head,
     codec: C,
-    max_message_size: usize,
+    limits: MessageLimits,
 ) -> Response<Streaming<C::Decode>> {
-    let stream = Streaming::new_response(head.body, codec, max_message_size);
+    let max = head.receive_limit(limits);
+    let stream = Streaming::new_response(head.body, codec, max);
     Response::from_parts(head.metadata, Default::default(), head.extensions, stream)
 }
 
@@ -311,7 +313,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn message_limits_in_a_request_override_the_clients_for_that_call() {
+    async fn message_limits_in_a_request_narrow_the_clients_for_that_call() {
         let (service, seen) = recording();
         let mut grpc = Grpc::new(service);
         let mut request = Request::new(Bytes::new());

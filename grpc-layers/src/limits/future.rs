@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use grpc_core::headers::{is_grpc_content_type, APPLICATION_GRPC, GRPC_STATUS};
+use grpc_core::limits::MessageLimits;
 use http::header::CONTENT_TYPE;
 use pin_project_lite::pin_project;
 
@@ -19,6 +20,10 @@ enum Check {
         max: Option<usize>,
         refusal: Refusal,
         refused: Option<SendRefused>,
+        /// A client's limits that raise the receive limit above the
+        /// default, handed to the reader of the response (see
+        /// [`ResponseFuture::checked`]).
+        raised: Option<MessageLimits>,
     },
 }
 
@@ -41,11 +46,17 @@ impl<F> ResponseFuture<F> {
         }
     }
 
+    /// Checks the response body against `max`. `raised` (a client's
+    /// merged limits, when they raise the receive limit above the default)
+    /// goes into the response extensions: the typed call decoding the
+    /// response set its own limit before the request reached this layer,
+    /// and narrows with these instead of the default.
     pub(crate) fn checked(
         inner: F,
         max: Option<usize>,
         refusal: Refusal,
         refused: Option<SendRefused>,
+        raised: Option<MessageLimits>,
     ) -> Self {
         ResponseFuture {
             inner,
@@ -53,6 +64,7 @@ impl<F> ResponseFuture<F> {
                 max,
                 refusal,
                 refused,
+                raised,
             },
         }
     }
@@ -71,11 +83,12 @@ where
             max,
             refusal,
             refused,
+            raised,
         } = std::mem::replace(this.check, Check::None)
         else {
             return Poll::Ready(result.map(|response| response.map(LimitsBody::passthrough)));
         };
-        let response = match result {
+        let mut response = match result {
             Ok(response) => response,
             Err(err) => {
                 // The client reset its own oversized request, which failed
@@ -92,6 +105,9 @@ where
                 });
             }
         };
+        if let Some(limits) = raised {
+            response.extensions_mut().insert(limits);
+        }
         let headers = response.headers();
         let framed = headers.get(CONTENT_TYPE).is_some_and(is_grpc_content_type)
             && !headers.contains_key(GRPC_STATUS);

@@ -1,9 +1,7 @@
 //! [`ServerLimitsLayer`] and [`ClientLimitsLayer`]: the limits of one side,
 //! and how to apply them.
 
-use grpc_core::limits::{
-    MessageLimits, DEFAULT_MAX_RECEIVE_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE,
-};
+use grpc_core::limits::MessageLimits;
 use tower_layer::Layer;
 
 use super::{ClientLimits, ServerLimits};
@@ -12,27 +10,27 @@ use super::{ClientLimits, ServerLimits};
 macro_rules! limit_setters {
     ($layer:ident) => {
         impl $layer {
-            /// The layer with the default limits: 4 MiB received, `i32::MAX`
-            /// sent.
+            /// The layer asking for no limit of its own: the call's limits
+            /// apply, and where nothing asks, the defaults (4 MiB received,
+            /// `i32::MAX` sent).
             pub fn new() -> Self {
                 $layer {
-                    limits: MessageLimits::new(
-                        DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
-                        DEFAULT_MAX_SEND_MESSAGE_SIZE,
-                    ),
+                    limits: MessageLimits::default(),
                 }
             }
 
-            /// Largest message accepted from the peer, in bytes (default
-            /// 4 MiB).
+            /// Largest message accepted from the peer, in bytes (default:
+            /// the call's limit, 4 MiB when nothing asks; the narrowest
+            /// limit asked for wins).
             pub fn max_receive_message_size(self, bytes: usize) -> Self {
                 $layer {
                     limits: self.limits.with_max_receive(bytes),
                 }
             }
 
-            /// Largest message sent to the peer, in bytes (default
-            /// `i32::MAX`).
+            /// Largest message sent to the peer, in bytes (default: the
+            /// call's limit, `i32::MAX` when nothing asks; the narrowest
+            /// wins).
             pub fn max_send_message_size(self, bytes: usize) -> Self {
                 $layer {
                     limits: self.limits.with_max_send(bytes),

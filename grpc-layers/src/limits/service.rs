@@ -4,7 +4,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use grpc_core::headers::is_grpc_content_type;
-use grpc_core::limits::MessageLimits;
+use grpc_core::limits::{MessageLimits, DEFAULT_MAX_RECEIVE_MESSAGE_SIZE};
 use grpc_core::{BoxError, GrpcBody};
 use http::header::CONTENT_TYPE;
 use http_body::Body;
@@ -142,6 +142,14 @@ where
             ))
         }
     };
+    let raised = (side == Side::Client && limits.max_receive() > DEFAULT_MAX_RECEIVE_MESSAGE_SIZE)
+        .then_some(limits);
     let future = inner.call(http::Request::from_parts(parts, body));
-    ResponseFuture::checked(future, checked(response_max), response_refusal, refused)
+    ResponseFuture::checked(
+        future,
+        checked(response_max),
+        response_refusal,
+        refused,
+        raised,
+    )
 }

@@ -138,14 +138,16 @@ async fn the_call_carries_its_limits_as_a_request_extension() {
 
 #[tokio::test]
 async fn the_defaults_are_4_mib_received_and_i32_max_sent() {
-    assert_eq!(
+    // A layer with no setter asks for nothing: where nothing else asks
+    // either, the defaults apply.
+    for limits in [
         ServerLimitsLayer::new().limits(),
-        MessageLimits::new(4 * 1024 * 1024, i32::MAX as usize)
-    );
-    assert_eq!(
         ClientLimitsLayer::new().limits(),
-        ServerLimitsLayer::new().limits()
-    );
+    ] {
+        assert_eq!(limits, MessageLimits::default());
+        assert_eq!(limits.max_receive(), 4 * 1024 * 1024);
+        assert_eq!(limits.max_send(), i32::MAX as usize);
+    }
 }
 
 #[tokio::test]
@@ -461,7 +463,11 @@ async fn readiness_is_the_inner_services() {
     let (request, send) = handle.next_request().await.unwrap();
     assert_eq!(request.uri(), "/pkg.Svc/Method");
     assert_eq!(request.headers()["x-md"], "v");
-    assert!(request.extensions().get::<MessageLimits>().is_some());
+    assert_eq!(
+        MessageLimits::of(request.extensions()).max_receive(),
+        4 * 1024 * 1024,
+        "the inner service reads the call's limits"
+    );
     send.send_response(grpc_response(ScriptedBody::messages([b"x"])));
     let response = future.await.unwrap();
     assert_eq!(drain(response.into_body()).await.data, frames(&[b"x"]));

@@ -44,6 +44,15 @@ pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// connections are closed.
 pub const GRACEFUL_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The smallest and largest `SETTINGS_MAX_FRAME_SIZE` HTTP/2 allows
+/// (RFC 9113, section 6.5.2).
+pub const FRAME_SIZE_RANGE: std::ops::RangeInclusive<u32> = 16_384..=16_777_215;
+
+/// A frame size clamped into [`FRAME_SIZE_RANGE`] (h2 refuses any other).
+pub fn clamp_frame_size(size: u32) -> u32 {
+    size.clamp(*FRAME_SIZE_RANGE.start(), *FRAME_SIZE_RANGE.end())
+}
+
 /// The settings of a [`Server`](super::Server).
 #[derive(Clone, Debug)]
 pub(crate) struct Config {

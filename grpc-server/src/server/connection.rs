@@ -80,7 +80,7 @@ impl Driver {
     pub(crate) async fn run<I, A, S, B>(self, io: I, peer: A, service: S, mut stop: Watch)
     where
         I: Io,
-        A: Clone + Send + Sync + 'static,
+        A: Clone + fmt::Debug + Send + Sync + 'static,
         S: Service<http::Request<GrpcBody>, Response = http::Response<B>> + Clone + Send + 'static,
         S::Future: Send + 'static,
         S::Error: Into<BoxError>,
@@ -101,7 +101,7 @@ impl Driver {
                 match handshake {
                     Ok((stream, info)) => (BoxedIo::new(stream), Some(info)),
                     Err(err) => {
-                        tracing::debug!(error = %err, "TLS handshake failed");
+                        tracing::debug!(?peer, error = %err, "TLS handshake failed");
                         return;
                     }
                 }

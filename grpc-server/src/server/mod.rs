@@ -164,15 +164,19 @@ impl Server {
         adaptive_window: bool
     );
     /// Largest HTTP/2 frame the server accepts (default: hyper's, 16 KiB);
-    /// `None` for the default.
+    /// `None` for the default. Clamped to what HTTP/2 allows, 16 KiB to
+    /// 16 MiB − 1.
     pub fn max_frame_size(mut self, size: impl Into<Option<u32>>) -> Self {
-        self.config.max_frame_size = size.into();
+        self.config.max_frame_size = size.into().map(config::clamp_frame_size);
         self
     }
-    setter!(
-        /// Bytes buffered per stream for sending (default 400 KiB).
-        max_send_buf_size: usize
-    );
+
+    /// Bytes buffered per stream for sending (default 400 KiB). At most
+    /// `u32::MAX`.
+    pub fn max_send_buf_size(mut self, size: usize) -> Self {
+        self.config.max_send_buf_size = size.min(u32::MAX as usize);
+        self
+    }
     /// Interval between keepalive PINGs (default 2 h); `None` disables them.
     pub fn keepalive_interval(mut self, interval: impl Into<Option<Duration>>) -> Self {
         self.config.keepalive_interval = interval.into();
