@@ -228,7 +228,7 @@ impl Acceptor {
     pub(crate) async fn accept<I: Io>(&self, io: I) -> io::Result<(TlsStream<I>, TlsInfo)> {
         match tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(io)).await {
             Ok(Ok(stream)) => {
-                let info = TlsInfo::from_connection(stream.get_ref().1);
+                let info = tls_info(stream.get_ref().1);
                 Ok((stream, info))
             }
             Ok(Err(err)) => Err(err),
@@ -248,67 +248,15 @@ impl fmt::Debug for Acceptor {
     }
 }
 
-/// What a call learns of its TLS connection, in the request extensions of
-/// every call that came over TLS: the client's verified certificate chain
-/// (with mTLS), the negotiated ALPN protocol and the SNI server name.
-///
-/// Cheap to clone (one `Arc`).
-///
-/// ```
-/// use grpc_core::{Request, Status};
-/// use grpc_server::tls::TlsInfo;
-///
-/// fn client_certificate_len(request: &Request<()>) -> Result<usize, Status> {
-///     let info = request
-///         .extensions()
-///         .get::<TlsInfo>()
-///         .ok_or_else(|| Status::unauthenticated("TLS required"))?;
-///     let chain = info
-///         .peer_certificates()
-///         .ok_or_else(|| Status::unauthenticated("client certificate required"))?;
-///     Ok(chain[0].len())
-/// }
-/// # assert!(client_certificate_len(&Request::new(())).is_err());
-/// ```
-#[derive(Clone, Debug)]
-pub struct TlsInfo {
-    inner: Arc<TlsInfoInner>,
-}
+pub use grpc_transport::peer::TlsInfo;
 
-#[derive(Debug)]
-struct TlsInfoInner {
-    peer_certificates: Option<Vec<CertificateDer<'static>>>,
-    alpn_protocol: Option<Vec<u8>>,
-    server_name: Option<String>,
-}
-
-impl TlsInfo {
-    pub(crate) fn from_connection(conn: &ServerConnection) -> TlsInfo {
-        TlsInfo {
-            inner: Arc::new(TlsInfoInner {
-                peer_certificates: conn.peer_certificates().map(<[_]>::to_vec),
-                alpn_protocol: conn.alpn_protocol().map(<[u8]>::to_vec),
-                server_name: conn.server_name().map(str::to_owned),
-            }),
-        }
-    }
-
-    /// The client's certificate chain (leaf first), verified against the
-    /// configured client CAs; `None` when the client presented none.
-    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
-        self.inner.peer_certificates.as_deref()
-    }
-
-    /// The negotiated ALPN protocol (`b"h2"`), or `None` when the client
-    /// offered no ALPN.
-    pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.inner.alpn_protocol.as_deref()
-    }
-
-    /// The server name the client asked for (SNI), when it sent one.
-    pub fn server_name(&self) -> Option<&str> {
-        self.inner.server_name.as_deref()
-    }
+/// What the handshake of `conn` learnt of the client.
+fn tls_info(conn: &ServerConnection) -> TlsInfo {
+    TlsInfo::new(
+        conn.peer_certificates().map(<[_]>::to_vec),
+        conn.alpn_protocol().map(<[u8]>::to_vec),
+        conn.server_name().map(str::to_owned),
+    )
 }
 
 /// The TLS configuration could not be built: an unreadable file, bad PEM,

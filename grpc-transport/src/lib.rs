@@ -9,6 +9,8 @@
 //! - [`BoxedIo`]: any connection's byte stream as one type.
 //! - [`batch`]: write batching, owned by the connection drivers and
 //!   switchable on `Server` and `Endpoint`.
+//! - [`peer`]: what the server knows of a call's peer ([`PeerAddr`],
+//!   [`TlsInfo`]), for layers and handlers to read from the extensions.
 //! - [`BoxingExecutor`]: the executor both sides hand hyper.
 //! - [`runtime`]: the tokio runtime settings the stack is measured on.
 //!
@@ -26,6 +28,7 @@ mod executor;
 pub mod io;
 pub mod listener;
 pub mod memory;
+pub mod peer;
 pub mod runtime;
 
 #[cfg(unix)]
@@ -34,3 +37,4 @@ pub use connect::{Connect, ConnectFuture, TcpConnector};
 pub use executor::BoxingExecutor;
 pub use io::{BoxedIo, Io};
 pub use listener::Listener;
+pub use peer::{PeerAddr, TlsInfo};

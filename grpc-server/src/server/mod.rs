@@ -81,21 +81,7 @@ use crate::tls::{Acceptor, ServerTlsConfig, TlsError};
 use config::Config;
 use connection::Driver;
 
-/// The address of the peer of a call, in the request extensions: a
-/// [`SocketAddr`] over TCP, or the address type of the [`Listener`] the
-/// connection came from (a Unix socket's address, an in-memory
-/// connection's number).
-///
-/// ```
-/// use grpc_server::PeerAddr;
-///
-/// fn client_ip(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
-///     extensions.get::<PeerAddr>().map(|peer| peer.0.ip())
-/// }
-/// # assert!(client_ip(&http::Extensions::new()).is_none());
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PeerAddr<A = SocketAddr>(pub A);
+pub use grpc_transport::peer::PeerAddr;
 
 /// An HTTP/2 server for gRPC service stacks; see the [module docs](self).
 #[derive(Clone, Debug, Default)]
