@@ -7,6 +7,14 @@
 //! It starts the `demo.Chat` server on a free loopback port, calls it once
 //! per RPC kind, prints what happened, shuts the server down gracefully and
 //! exits 0 (non-zero if any call failed).
+//!
+//! With the standard `OTEL_*` environment variables set it exports the
+//! spans and metrics of both sides over OTLP, flushed before it exits (see
+//! [`examples::telemetry`]):
+//!
+//! ```sh
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run -p examples --bin demo
+//! ```
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -14,6 +22,7 @@ use std::time::Duration;
 use examples::demo::chat_client::ChatClient;
 use examples::demo::chat_server::{Chat, ChatServer};
 use examples::demo::{CountdownRequest, HelloReply, HelloRequest, Line, Number, SumReply, Tick};
+use examples::telemetry::Telemetry;
 use futures_util::{Stream, StreamExt};
 use grpc_client::Endpoint;
 use grpc_core::{Request, Response, Status, Streaming};
@@ -144,6 +153,16 @@ async fn run_client(addr: std::net::SocketAddr) -> Result<(), Status> {
 
 #[tokio::main]
 async fn main() {
+    let telemetry = match Telemetry::from_env() {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("demo         {err}");
+            std::process::exit(2);
+        }
+    };
+    if telemetry.is_on() {
+        println!("telemetry    exporting over OTLP (OTEL_* environment variables)");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -163,6 +182,13 @@ async fn main() {
         Ok(Ok(())) => println!("server       shut down gracefully"),
         Ok(Err(err)) => eprintln!("server       failed: {err}"),
         Err(err) => eprintln!("server       task failed: {err}"),
+    }
+    if telemetry.is_on() {
+        match tokio::task::spawn_blocking(move || telemetry.shutdown()).await {
+            Ok(Ok(())) => println!("telemetry    flushed"),
+            Ok(Err(err)) => eprintln!("telemetry    {err}"),
+            Err(err) => eprintln!("telemetry    task failed: {err}"),
+        }
     }
     match outcome {
         Ok(Ok(())) => println!("demo         all four RPC kinds worked"),
