@@ -62,6 +62,8 @@ macro_rules! middleware_accessors {
 
 #[cfg(feature = "compression")]
 pub mod compression;
+#[cfg(any(feature = "limits", feature = "otel"))]
+mod prefix;
 #[cfg(feature = "deadline")]
 pub mod deadline;
 #[cfg(feature = "limits")]
