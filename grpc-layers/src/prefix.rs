@@ -37,19 +37,15 @@ pub(crate) struct Prefixes {
 
 impl Prefixes {
     /// Prefix bytes seen but not yet whole, waiting for the next chunk.
+    #[cfg_attr(not(any(feature = "limits", test)), allow(dead_code))]
     pub(crate) fn held(&self) -> &[u8] {
         &self.header[..usize::from(self.filled)]
     }
 
     /// The last whole prefix.
+    #[cfg_attr(not(feature = "limits"), allow(dead_code))]
     pub(crate) fn header(&self) -> &[u8; HEADER_LEN] {
         &self.header
-    }
-
-    /// Whether the body so far ended on a message boundary.
-    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
-    pub(crate) fn at_boundary(&self) -> bool {
-        self.remaining == 0 && self.filled == 0
     }
 
     /// Scans `chunk` from `*pos` to the next whole prefix or the end of the
@@ -125,7 +121,7 @@ mod tests {
             }
             let expected: Vec<(usize, bool)> = msgs.iter().map(|(m, c)| (m.len(), *c)).collect();
             prop_assert_eq!(seen, expected);
-            prop_assert!(prefixes.at_boundary());
+            prop_assert!(prefixes.held().is_empty());
         }
     }
 }
