@@ -91,7 +91,10 @@ where
             return this.inner.poll_frame(cx).map_err(Into::into);
         };
         // The handler's stream runs in the call's context on the server.
-        let _entered = (call.side() == Side::Server).then(|| call.enter());
+        let _entered = match call.side() {
+            Side::Server => call.enter(),
+            Side::Client => None,
+        };
         let frame = ready!(this.inner.poll_frame(cx));
         match frame {
             Some(Ok(frame)) => {

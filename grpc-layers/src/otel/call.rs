@@ -175,6 +175,9 @@ pub(crate) struct Call {
     /// The parent context with the call's span.
     cx: Context,
     recording: bool,
+    /// Whether the context is worth making current: a span that records,
+    /// or a valid (propagated) span context for the calls made from it.
+    current: bool,
     start: Instant,
     method: Method,
     /// The server's router answered that it has no such method.
@@ -308,10 +311,12 @@ impl Call {
         } else {
             Vec::new()
         };
+        let current = recording || cx.span().span_context().is_valid();
         Call {
             shared,
             cx,
             recording,
+            current,
             start: attempt.start,
             method,
             unknown: false,
@@ -322,9 +327,10 @@ impl Call {
         }
     }
 
-    /// Makes the call's context the current one until the guard drops.
-    pub(crate) fn enter(&self) -> ContextGuard {
-        self.cx.clone().attach()
+    /// Makes the call's context the current one until the guard drops;
+    /// nothing when it has nothing to give (no SDK, no incoming trace).
+    pub(crate) fn enter(&self) -> Option<ContextGuard> {
+        self.current.then(|| self.cx.clone().attach())
     }
 
     /// The watch over the request's messages, if anything counts them.
