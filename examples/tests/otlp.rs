@@ -22,6 +22,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use support::LIMIT;
@@ -57,23 +58,40 @@ impl Received {
         out
     }
 
-    /// The summed count of every data point of histogram `name`, by the
-    /// value of attribute `by`.
+    /// The count of histogram `name`, by the value of attribute `by`. The
+    /// SDK exports cumulative points, each export repeating the totals so
+    /// far (the periodic one, then the flush at shutdown), so the last point
+    /// of each attribute set is the count; the counts of the sets that share
+    /// a value of `by` are summed.
     fn histogram_counts(&self, name: &str, by: &str) -> HashMap<String, u64> {
-        let mut counts = HashMap::new();
+        let mut last: HashMap<String, (String, u64)> = HashMap::new();
         for request in self.metrics.lock().unwrap().iter() {
             for resource in &request.resource_metrics {
                 for scope in &resource.scope_metrics {
                     for metric in scope.metrics.iter().filter(|m| m.name == name) {
                         if let Some(Data::Histogram(h)) = &metric.data {
+                            assert_eq!(
+                                h.aggregation_temporality,
+                                AggregationTemporality::Cumulative as i32
+                            );
                             for point in &h.data_points {
+                                let mut set: Vec<String> = point
+                                    .attributes
+                                    .iter()
+                                    .map(|kv| format!("{}={:?}", kv.key, kv.value))
+                                    .collect();
+                                set.sort();
                                 let key = string_attr(&point.attributes, by).unwrap_or_default();
-                                *counts.entry(key).or_default() += point.count;
+                                last.insert(set.join(","), (key, point.count));
                             }
                         }
                     }
                 }
             }
+        }
+        let mut counts = HashMap::new();
+        for (key, count) in last.into_values() {
+            *counts.entry(key).or_default() += count;
         }
         counts
     }

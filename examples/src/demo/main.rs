@@ -26,9 +26,11 @@ use examples::telemetry::Telemetry;
 use futures_util::{Stream, StreamExt};
 use grpc_client::Endpoint;
 use grpc_core::{Request, Response, Status, Streaming};
+use grpc_layers::otel::{ClientTelemetryLayer, ServerTelemetryLayer};
 use grpc_server::{Router, Server};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
+use tower::ServiceBuilder;
 
 /// The demo service.
 struct DemoChat;
@@ -89,10 +91,17 @@ impl Chat for DemoChat {
 }
 
 async fn run_client(addr: std::net::SocketAddr) -> Result<(), Status> {
-    let channel = Endpoint::new(format!("http://{addr}").parse().expect("a valid URI"))
+    let target = format!("http://{addr}");
+    let channel = Endpoint::new(target.parse().expect("a valid URI"))
         .map_err(|e| Status::invalid_argument(e.to_string()))?
         .connect_lazy();
-    let mut client = ChatClient::new(channel);
+    // The default client stack, with telemetry outermost (it records
+    // nothing unless an OpenTelemetry SDK is installed).
+    let stack = ServiceBuilder::new()
+        .layer(ClientTelemetryLayer::new().target(&target))
+        .layer(grpc_client::stack::default_layers())
+        .service(channel);
+    let mut client = ChatClient::new(stack);
 
     println!("unary        Hello(\"Ada\")");
     let reply = client.hello(HelloRequest { name: "Ada".into() }).await?;
@@ -170,8 +179,13 @@ async fn main() {
     println!("server       listening on {addr} (h2c)");
 
     let router = Router::new().add_service(ChatServer::new(DemoChat));
+    // The default server stack, with telemetry outermost.
+    let service = ServiceBuilder::new()
+        .layer(ServerTelemetryLayer::new())
+        .layer(grpc_server::stack::default_layers())
+        .service(router);
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(Server::new().serve_with_shutdown(listener, router, async {
+    let server = tokio::spawn(Server::new().serve_with_shutdown(listener, service, async {
         stopped.await.ok();
     }));
 
