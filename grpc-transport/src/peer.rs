@@ -118,6 +118,7 @@ mod tests {
             Some("example.test".into()),
         );
         let clone = info.clone();
+        assert_eq!(info.server_name(), clone.server_name());
         assert_eq!(clone.peer_certificates().unwrap()[0].as_ref(), &[1, 2, 3]);
         assert_eq!(clone.alpn_protocol(), Some(&b"h2"[..]));
         assert_eq!(clone.server_name(), Some("example.test"));
