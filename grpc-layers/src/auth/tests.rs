@@ -1064,3 +1064,24 @@ mod jwt {
         let _ = JwtAuthorizer::new(JwtKeys::new(), []);
     }
 }
+
+#[tokio::test]
+async fn an_async_closure_is_an_authorizer() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let authorizer = async |mut request: AuthRequest| {
+        if request.bearer_token() != Some("letmein") {
+            return Err(Status::unauthenticated("no"));
+        }
+        request.set_identity("closure".to_owned());
+        Ok(request)
+    };
+    let service = ServerAuthLayer::new(authorizer).layer(handler(&calls));
+    let response = service
+        .clone()
+        .oneshot(request("/p.S/M", Some("letmein")))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-caller"], "closure");
+    let response = service.oneshot(request("/p.S/M", None)).await.unwrap();
+    assert_eq!(status(&response).code(), Code::Unauthenticated);
+}
