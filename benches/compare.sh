@@ -7,7 +7,7 @@
 #   benches/compare.sh --rounds 7 --duration 5 --only throughput
 #
 # Options: --rounds N (>= 1; default 5), --duration S (default 3),
-# --warmup S (default 1), --only throughput|callgrind, --out DIR
+# --warmup S (default 1), --only throughput|callgrind|layers, --out DIR
 # (default target/compare/<UTC time>). SERVER_CPU / LOAD_CPU pick the cores
 # (default 0 and 1).
 #
@@ -381,11 +381,35 @@ callgrind() {
     stop "$native_pid"
 }
 
+# 4. (--only layers, not part of the default run) what each optional layer
+#    costs: server instructions per unary call at c=1 with the layer added
+#    outside the default stack (bench-server --with), against the default
+#    stack alone and the bare router.
+layers() {
+    step "per-layer cost: server instructions per unary call (n1=$cg_n1, n2=$cg_n2, c=1)"
+    local variants=("default:--stack default" "bare:--stack bare"
+        "otel:--stack default --with otel"
+        "otel-sampled-out:--stack default --with otel-sampled-out"
+        "otel-on:--stack default --with otel-on")
+    for entry in "${variants[@]}"; do
+        local name=${entry%%:*} flags=${entry#*:}
+        local i1 i2
+        # shellcheck disable=SC2086
+        i1=$(valgrind_server callgrind "layer-$name" "$cg_n1" 1 "$bin"/bench-server $flags)
+        # shellcheck disable=SC2086
+        i2=$(valgrind_server callgrind "layer-$name" "$cg_n2" 1 "$bin"/bench-server $flags)
+        record layers-server unary_c1 - "$name" 0 \
+            "{\"instr_per_call\":$(per_call "$i1" "$i2" "$cg_n1" "$cg_n2"),\"i1\":$i1,\"i2\":$i2}"
+        step "server $name: $(tail -1 "$tsv" | cut -f6)"
+    done
+}
+
 case "$only" in
 all) throughput; callgrind ;;
 throughput) throughput ;;
 callgrind) callgrind ;;
-*) echo "--only takes throughput or callgrind" >&2; exit 2 ;;
+layers) layers ;;
+*) echo "--only takes throughput, callgrind or layers" >&2; exit 2 ;;
 esac
 
 {

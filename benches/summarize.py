@@ -199,6 +199,21 @@ def main(path):
             p(f"| {name} {sc} | {cells} | {ratio} |")
         p("")
 
+    layers = {impl: d["instr_per_call"] for kind, sc, tool, impl, rnd, d in rows if kind == "layers-server"}
+    if layers:
+        p("### What each optional layer costs (server, instructions per unary call, c=1)\n")
+        p("Each layer added outside the default stack (`bench-server --with`); the cost is the difference to the default stack, also as a share of the bare router's call.\n")
+        p("| server | instructions / call | cost of the layer | cost / bare call |")
+        p("|---|---|---|---|")
+        base, bare = layers.get("default"), layers.get("bare")
+        for name, v in layers.items():
+            if name in ("default", "bare") or base is None:
+                p(f"| {name} | {fmt(v)} | - | - |")
+            else:
+                share = f"{(v - base) / bare * 100:+.1f} %" if bare else "-"
+                p(f"| default + {name} | {fmt(v)} | {v - base:+.0f} | {share} |")
+        p("")
+
     rss = {impl: d["peak_rss_kib"] for kind, sc, tool, impl, rnd, d in rows if kind == "rss"}
     if rss:
         p("### Peak RSS of each server after all throughput runs (VmHWM)\n")

@@ -13,6 +13,7 @@
 //! - [`runtime`]: a tokio runtime sized to the CPU affinity, and the
 //!   SIGTERM / Ctrl-C shutdown signal;
 //! - [`stack`]: our `default` and `bare` server stacks;
+//! - [`extra`]: the layers `bench-server --with` adds, to cost them;
 //! - [`chunks`]: the response stream of the streaming benchmark.
 //!
 //! The programs themselves are in `src/bin/`; `compare.sh` drives them, and
@@ -20,6 +21,7 @@
 
 pub mod args;
 pub mod chunks;
+pub mod extra;
 pub mod load;
 pub mod payload;
 pub mod runtime;

@@ -25,3 +25,4 @@ pub mod axum_grpc;
 pub mod echo_cases;
 pub mod echo_service;
 pub mod interop;
+pub mod telemetry;

@@ -19,6 +19,44 @@
 //! | [`ClientLimitsLayer`] | refuses oversized messages on the wire, and tells decompression the call's limits |
 //! | [`ClientCompressionLayer`] | next to the channel: decompresses responses (bounded by the limits above), compresses requests when configured |
 //!
+//! # Telemetry
+//!
+//! `grpc_layers::otel::ClientTelemetryLayer` (feature `otel` of
+//! `grpc-layers`) is not in the default chain: it needs an OpenTelemetry
+//! SDK the application sets up. Add it **outermost**, outside the status
+//! layer, right inside the typed calls: it reads the current context and
+//! writes `traceparent` into the request on the caller's task, its
+//! duration is the call's as the application sees it (gRFC A66's
+//! `grpc.client.call.duration`), it records the deadline layer's
+//! `DEADLINE_EXCEEDED` and every other status, and, outside compression,
+//! the message sizes on the wire. Give it the channel's target
+//! ([`target`](grpc_layers::otel::ClientTelemetryLayer::target)): the
+//! requests it sees carry only a path, the channel adds the authority.
+//! A retry layer (to come) will go inside it, with per-attempt recording
+//! inside the retries.
+//!
+//! ```
+//! use grpc_client::{Endpoint, Grpc};
+//! use grpc_layers::compression::ClientCompressionLayer;
+//! use grpc_layers::deadline::ClientDeadlineLayer;
+//! use grpc_layers::limits::ClientLimitsLayer;
+//! use grpc_layers::otel::ClientTelemetryLayer;
+//! use grpc_layers::status::ClientStatusLayer;
+//! use tower::ServiceBuilder;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let layers = ServiceBuilder::new()
+//!     .layer(ClientTelemetryLayer::new().target("dns:///api.example.com:443")) // outermost
+//!     .layer(ClientStatusLayer::new().mapper(grpc_client::status::mapper()))
+//!     .layer(ClientDeadlineLayer::new())
+//!     .layer(ClientLimitsLayer::new())
+//!     .layer(ClientCompressionLayer::new());
+//! let channel = Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let client = Grpc::new(layers.service(channel));
+//! # let _ = client;
+//! # }
+//! ```
+//!
 //! To change anything, write the chain out with your own layers and
 //! settings; [`default_layers`] is exactly the chain above.
 //!

@@ -1,4 +1,6 @@
-//! [`GrpcMethod`]: which service and method a call is for, as a request extension.
+//! [`GrpcMethod`]: which service and method a call is for, as a request
+//! extension; [`UnknownMethod`]: the mark of a router's answer to a call
+//! for a method it does not serve, as a response extension.
 
 /// The fully qualified service name and the method name of a call.
 ///
@@ -33,3 +35,23 @@ impl std::fmt::Display for GrpcMethod {
         write!(f, "/{}/{}", self.service, self.method)
     }
 }
+
+/// Marks a response as the answer of a router to a call for a method it
+/// has no route for (its `UNIMPLEMENTED` answer), in the response
+/// extensions.
+///
+/// Layers outside the router see only the path of a call; this tells them
+/// that the path was not a method the server knows, so telemetry can
+/// record such a call as `_OTHER` instead of the (unbounded) name the
+/// client sent. `grpc-server`'s router sets it.
+///
+/// ```
+/// use grpc_core::method::UnknownMethod;
+/// use grpc_core::{GrpcBody, Status};
+///
+/// let mut response = Status::unimplemented("unknown service x.Y").into_http::<GrpcBody>();
+/// response.extensions_mut().insert(UnknownMethod);
+/// assert!(response.extensions().get::<UnknownMethod>().is_some());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct UnknownMethod;

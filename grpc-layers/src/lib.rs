@@ -12,6 +12,7 @@
 //! | `deadline` | `deadline` | enforce `grpc-timeout` over the whole call | send `grpc-timeout`, enforce locally, propagate |
 //! | `auth` | `auth`, `auth-jwt` | authorize each call (tokens, API keys, JWT, your own), per-method rules | attach credentials (static or a refreshed token source), refused over plaintext |
 //! | `status` | `status` | errors and panics become statuses | transport errors become statuses |
+//! | `otel` | `otel` | OpenTelemetry span and metrics per call, trace context read from the request | the same, trace context sent with the request |
 //!
 //! Every body a layer produces is a valid gRPC wire body. A layer that
 //! rejects a call answers with a trailers-only response and keeps the inner
@@ -69,5 +70,9 @@ pub mod compression;
 pub mod deadline;
 #[cfg(feature = "limits")]
 pub mod limits;
+#[cfg(feature = "otel")]
+pub mod otel;
+#[cfg(any(feature = "limits", feature = "otel"))]
+mod prefix;
 #[cfg(feature = "status")]
 pub mod status;

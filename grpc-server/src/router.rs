@@ -4,7 +4,9 @@
 //! up among its routes and calls the matching service. What it answers
 //! itself:
 //!
-//! - an unknown service or method: UNIMPLEMENTED (trailers-only);
+//! - an unknown service or method: UNIMPLEMENTED (trailers-only), marked
+//!   with [`UnknownMethod`] in the response extensions so that layers
+//!   outside (telemetry) can tell it from a handler's UNIMPLEMENTED;
 //! - a method other than `POST`: HTTP 405 with `allow: POST`;
 //! - a `content-type` that is not `application/grpc…`: HTTP 415, so that
 //!   a non-gRPC client does not take a gRPC error (status 200) for success.
@@ -38,6 +40,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use grpc_core::error::BoxError;
 use grpc_core::headers::is_grpc_content_type;
+use grpc_core::method::UnknownMethod;
 use grpc_core::{GrpcBody, GrpcMethod, Status};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
@@ -196,7 +199,10 @@ impl Router {
             Some((service, _)) => format!("unknown service {service}"),
             None => format!("malformed method path {path:?}"),
         };
-        Status::unimplemented(message).into_http()
+        let mut response = Status::unimplemented(message).into_http::<GrpcBody>();
+        // Layers outside see only the path: this tells them it is not a method.
+        response.extensions_mut().insert(UnknownMethod);
+        response
     }
 }
 
@@ -352,6 +358,19 @@ mod tests {
         let status = Status::from_headers(response.headers()).unwrap();
         assert_eq!(status.code(), Code::Unimplemented);
         assert_eq!(status.message(), "unknown method Shout for service t.Echo");
+    }
+
+    #[test]
+    fn only_the_routers_own_unimplemented_answers_are_marked_unknown() {
+        for path in ["/t.Echo/Shout", "/t.Other/Say", "nonsense"] {
+            let response = call("POST", path, Some("application/grpc"));
+            assert!(
+                response.extensions().get::<UnknownMethod>().is_some(),
+                "{path}"
+            );
+        }
+        let response = call("POST", "/t.Echo/Say", Some("application/grpc"));
+        assert!(response.extensions().get::<UnknownMethod>().is_none());
     }
 
     #[test]

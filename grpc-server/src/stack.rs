@@ -20,6 +20,36 @@
 //! | [`ServerLimitsLayer`] | refuses oversized messages on the wire, and tells the layers inside (decompression, handler adapters) the call's limits |
 //! | [`ServerCompressionLayer`] | innermost, next to the handlers: decompresses requests (bounded by the limits above) and compresses responses the client can read |
 //!
+//! # Telemetry
+//!
+//! `grpc_layers::otel::ServerTelemetryLayer` (feature `otel` of
+//! `grpc-layers`) is not in the default chain: it needs an OpenTelemetry
+//! SDK the application sets up. Add it **outermost**, outside the status
+//! layer: there it sees every call as the client does — the statuses the
+//! layers inside answer with (deadline, limits, a handler's panic turned
+//! `INTERNAL`), a stream the client resets — its durations cover the whole
+//! stack, and, being outside compression, it counts message sizes as they
+//! are on the wire (what gRFC A66 records). The handler and its response
+//! stream then run with the call's span as the current context.
+//!
+//! ```
+//! use grpc_layers::compression::ServerCompressionLayer;
+//! use grpc_layers::deadline::ServerDeadlineLayer;
+//! use grpc_layers::limits::ServerLimitsLayer;
+//! use grpc_layers::otel::ServerTelemetryLayer;
+//! use grpc_layers::status::ServerStatusLayer;
+//! use tower::ServiceBuilder;
+//!
+//! let layers = ServiceBuilder::new()
+//!     .layer(ServerTelemetryLayer::new()) // outermost
+//!     .layer(ServerStatusLayer::new())
+//!     .layer(ServerDeadlineLayer::new())
+//!     .layer(ServerLimitsLayer::new())
+//!     .layer(ServerCompressionLayer::new());
+//! let service = layers.service(grpc_server::Router::new());
+//! # let _ = service;
+//! ```
+//!
 //! # Where an auth layer goes
 //!
 //! Authentication is not in the default chain: it needs your credentials.

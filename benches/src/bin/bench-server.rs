@@ -1,11 +1,12 @@
 //! `bench-server`: the benchmark services on our server.
 //!
 //! ```text
-//! bench-server --addr 127.0.0.1:PORT [--stack default|bare] [--runtime grpc|tokio]
+//! bench-server --addr 127.0.0.1:PORT [--stack default|bare] [--runtime grpc|tokio] [--with LAYER]
 //! ```
 //!
 //! `--runtime` picks the tokio settings (default `grpc`; see
-//! [`benches::runtime::Flavor`]).
+//! [`benches::runtime::Flavor`]). `--with` adds one layer outside the
+//! stack, to measure its cost (see [`benches::extra`]).
 //!
 //! Serves `helloworld.Greeter/SayHello` (echo: `response = request.request`)
 //! and `benchstream.Streamer/Download` (exactly `count` chunks of `size`
@@ -15,6 +16,7 @@
 use std::net::SocketAddr;
 
 use benches::args::DEFAULT_ADDR;
+use benches::extra::{telemetry_layer, Extra};
 use benches::ours::benchstream::streamer_server::{Streamer, StreamerServer};
 use benches::ours::benchstream::{Chunk, DownloadRequest};
 use benches::ours::helloworld::greeter_server::{Greeter, GreeterServer};
@@ -25,6 +27,7 @@ use benches::{chunks, runtime};
 use clap::Parser;
 use grpc_core::{Request, Response, Status};
 use grpc_server::{Router, Server};
+use tower::Layer;
 
 /// The command line of `bench-server`.
 #[derive(Debug, Parser)]
@@ -42,6 +45,9 @@ struct Args {
     /// The tokio runtime settings.
     #[arg(long, value_name = "grpc|tokio", default_value = "grpc")]
     runtime: Flavor,
+    /// A layer to add outside the stack.
+    #[arg(long, value_name = "otel|otel-sampled-out|otel-on")]
+    with: Option<Extra>,
 }
 
 #[derive(Debug)]
@@ -80,6 +86,7 @@ fn main() -> std::io::Result<()> {
         addr,
         stack,
         runtime: flavor,
+        with,
     } = Args::parse();
     runtime::build(flavor)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -89,11 +96,28 @@ fn main() -> std::io::Result<()> {
             .add_service(StreamerServer::new(Download));
         let shutdown = runtime::shutdown_signal()?;
         let server = Server::new().graceful_shutdown_timeout(std::time::Duration::from_secs(2));
-        match stack {
-            Stack::Bare => server.serve_with_shutdown(listener, router, shutdown).await,
-            Stack::Default => {
+        let (telemetry, _tracer, _meter) = match with.map(telemetry_layer) {
+            Some((layer, tracer, meter)) => (Some(layer), tracer, meter),
+            None => (None, None, None),
+        };
+        match (stack, telemetry) {
+            (Stack::Bare, None) => server.serve_with_shutdown(listener, router, shutdown).await,
+            (Stack::Bare, Some(layer)) => {
+                let service = layer.layer(router);
                 server
-                    .serve_with_shutdown(listener, default_stack(router), shutdown)
+                    .serve_with_shutdown(listener, service, shutdown)
+                    .await
+            }
+            (Stack::Default, None) => {
+                let service = default_stack(router);
+                server
+                    .serve_with_shutdown(listener, service, shutdown)
+                    .await
+            }
+            (Stack::Default, Some(layer)) => {
+                let service = layer.layer(default_stack(router));
+                server
+                    .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
         }

@@ -7,6 +7,14 @@
 //! It starts the `demo.Chat` server on a free loopback port, calls it once
 //! per RPC kind, prints what happened, shuts the server down gracefully and
 //! exits 0 (non-zero if any call failed).
+//!
+//! With the standard `OTEL_*` environment variables set it exports the
+//! spans and metrics of both sides over OTLP, flushed before it exits (see
+//! [`examples::telemetry`]):
+//!
+//! ```sh
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run -p examples --bin demo
+//! ```
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -14,12 +22,15 @@ use std::time::Duration;
 use examples::demo::chat_client::ChatClient;
 use examples::demo::chat_server::{Chat, ChatServer};
 use examples::demo::{CountdownRequest, HelloReply, HelloRequest, Line, Number, SumReply, Tick};
+use examples::telemetry::Telemetry;
 use futures_util::{Stream, StreamExt};
 use grpc_client::Endpoint;
 use grpc_core::{Request, Response, Status, Streaming};
+use grpc_layers::otel::{ClientTelemetryLayer, ServerTelemetryLayer};
 use grpc_server::{Router, Server};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
+use tower::ServiceBuilder;
 
 /// The demo service.
 struct DemoChat;
@@ -80,10 +91,17 @@ impl Chat for DemoChat {
 }
 
 async fn run_client(addr: std::net::SocketAddr) -> Result<(), Status> {
-    let channel = Endpoint::new(format!("http://{addr}").parse().expect("a valid URI"))
+    let target = format!("http://{addr}");
+    let channel = Endpoint::new(target.parse().expect("a valid URI"))
         .map_err(|e| Status::invalid_argument(e.to_string()))?
         .connect_lazy();
-    let mut client = ChatClient::new(channel);
+    // The default client stack, with telemetry outermost (it records
+    // nothing unless an OpenTelemetry SDK is installed).
+    let stack = ServiceBuilder::new()
+        .layer(ClientTelemetryLayer::new().target(&target))
+        .layer(grpc_client::stack::default_layers())
+        .service(channel);
+    let mut client = ChatClient::new(stack);
 
     println!("unary        Hello(\"Ada\")");
     let reply = client.hello(HelloRequest { name: "Ada".into() }).await?;
@@ -144,6 +162,16 @@ async fn run_client(addr: std::net::SocketAddr) -> Result<(), Status> {
 
 #[tokio::main]
 async fn main() {
+    let telemetry = match Telemetry::from_env() {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("demo         {err}");
+            std::process::exit(2);
+        }
+    };
+    if telemetry.is_on() {
+        println!("telemetry    exporting over OTLP (OTEL_* environment variables)");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -151,8 +179,13 @@ async fn main() {
     println!("server       listening on {addr} (h2c)");
 
     let router = Router::new().add_service(ChatServer::new(DemoChat));
+    // The default server stack, with telemetry outermost.
+    let service = ServiceBuilder::new()
+        .layer(ServerTelemetryLayer::new())
+        .layer(grpc_server::stack::default_layers())
+        .service(router);
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(Server::new().serve_with_shutdown(listener, router, async {
+    let server = tokio::spawn(Server::new().serve_with_shutdown(listener, service, async {
         stopped.await.ok();
     }));
 
@@ -163,6 +196,13 @@ async fn main() {
         Ok(Ok(())) => println!("server       shut down gracefully"),
         Ok(Err(err)) => eprintln!("server       failed: {err}"),
         Err(err) => eprintln!("server       task failed: {err}"),
+    }
+    if telemetry.is_on() {
+        match tokio::task::spawn_blocking(move || telemetry.shutdown()).await {
+            Ok(Ok(())) => println!("telemetry    flushed"),
+            Ok(Err(err)) => eprintln!("telemetry    {err}"),
+            Err(err) => eprintln!("telemetry    task failed: {err}"),
+        }
     }
     match outcome {
         Ok(Ok(())) => println!("demo         all four RPC kinds worked"),

@@ -31,6 +31,7 @@ use grpc_client::tls::ClientTlsConfig;
 use grpc_client::{Channel, Endpoint};
 use grpc_core::{BoxError, GrpcBody};
 use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
+use grpc_layers::otel::ServerTelemetryLayer;
 use grpc_server::tls::ServerTlsConfig;
 use grpc_server::{Router, Server};
 use tokio::net::TcpListener;
@@ -81,7 +82,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let stack = ServiceBuilder::new()
-        // Outermost: the deadline covers all the work of the call.
+        // Outermost: spans and metrics (nothing recorded without an SDK;
+        // see `crate::telemetry`), then the deadline over all the work.
+        .layer(ServerTelemetryLayer::new())
         .layer(ServerDeadlineLayer::new())
         // On the wire side of compression: sees each message's flag.
         .layer(RecordRequestFlagsLayer)

@@ -65,6 +65,26 @@ const ALL: [Code; 17] = [
     Code::Unauthenticated,
 ];
 
+const NAMES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
 const DIGITS: [&str; 17] = [
     "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
 ];
@@ -105,6 +125,17 @@ impl Code {
                 )
             }
         }
+    }
+
+    /// The code's name as `statuscodes.md` spells it, e.g.
+    /// `"DEADLINE_EXCEEDED"`: the form telemetry records (OpenTelemetry's
+    /// `rpc.response.status_code`, gRPC's own `grpc.status`).
+    ///
+    /// ```
+    /// assert_eq!(grpc_core::Code::DeadlineExceeded.name(), "DEADLINE_EXCEEDED");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        NAMES[self as usize]
     }
 
     /// The `grpc-status` header value for this code (no allocation).
@@ -168,6 +199,21 @@ mod tests {
             let value = code.to_header_value();
             assert_eq!(Code::from_bytes(value.as_bytes()), Some(code));
             assert_eq!(Code::from_i32(code.as_i32()), code);
+        }
+    }
+
+    #[test]
+    fn names_are_the_upper_snake_case_of_the_variants() {
+        for code in Code::ALL {
+            let variant = format!("{code:?}");
+            let mut snake = String::new();
+            for (i, c) in variant.chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_uppercase());
+            }
+            assert_eq!(code.name(), snake);
         }
     }
 

@@ -81,7 +81,8 @@
 //! and deadline layers (its refusals are ordinary responses to them, and a
 //! slow authorizer counts against the call's deadline) and outside the
 //! limits and compression layers and the router, so a refused call costs
-//! no more than its head. On the client it goes inside the status layer
+//! no more than its head; a telemetry layer, outermost, records its
+//! refusals like any other status. On the client it goes inside the status layer
 //! (which turns its [`Unauthenticated`] into a status) and the deadline
 //! layer (which bounds a wait for a token refresh), and inside any retry
 //! layer, so each attempt gets a token that is fresh then.

@@ -1,6 +1,6 @@
-//! [`FrameCheck`]: finds the message prefixes in a stream of body chunks and
-//! checks each announced length against a limit, without copying or
-//! buffering any payload.
+//! [`FrameCheck`]: finds the message prefixes in a stream of body chunks
+//! (with the crate's shared prefix scanner) and checks each announced
+//! length against a limit, without copying or buffering any payload.
 //!
 //! Chunks pass through as they came, sliced, never joined. The only bytes
 //! ever held back are those of a prefix split across chunks (at most four),
@@ -8,7 +8,8 @@
 //! sees whole messages, then the refusal.
 
 use bytes::{Buf, Bytes};
-use grpc_core::codec::framing::HEADER_LEN;
+
+use crate::prefix::{Prefixes, Step};
 
 /// What one chunk becomes.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,18 +26,12 @@ pub(crate) enum Scan {
     },
 }
 
-/// The scanning state between chunks.
-///
-/// Kept small (16 bytes): it lives in every checked body. A prefix holds a
-/// 32-bit length, so lengths and the limit fit in `u32`.
+/// The scanning state between chunks: the shared prefix scanner and the
+/// limit. A prefix holds a 32-bit length, so the limit fits in `u32`.
 #[derive(Clone, Debug)]
 pub(crate) struct FrameCheck {
     max: u32,
-    /// Payload bytes of the current message still to pass.
-    remaining: u32,
-    /// Prefix bytes seen so far (`filled` of them) when between messages.
-    header: [u8; HEADER_LEN],
-    filled: u8,
+    prefixes: Prefixes,
 }
 
 impl FrameCheck {
@@ -45,9 +40,7 @@ impl FrameCheck {
     pub(crate) fn new(max: usize) -> Self {
         FrameCheck {
             max: u32::try_from(max).unwrap_or(u32::MAX),
-            header: [0; HEADER_LEN],
-            filled: 0,
-            remaining: 0,
+            prefixes: Prefixes::default(),
         }
     }
 
@@ -58,7 +51,7 @@ impl FrameCheck {
 
     /// Prefix bytes held back, waiting for the rest of their prefix.
     pub(crate) fn held(&self) -> &[u8] {
-        &self.header[..usize::from(self.filled)]
+        self.prefixes.held()
     }
 
     /// Scans one chunk; see [`Scan`].
@@ -69,55 +62,41 @@ impl FrameCheck {
         // Start of the part of `chunk` still to pass.
         let mut from = 0;
         loop {
-            let skip = (self.remaining as usize).min(len - pos);
-            pos += skip;
-            // `skip` is at most `remaining`, a `u32`.
-            self.remaining -= skip as u32;
-            if pos == len {
-                break;
+            match self.prefixes.next(&chunk, &mut pos) {
+                Step::End => {
+                    return Scan::Pass {
+                        head,
+                        rest: cut(chunk, from, len),
+                    }
+                }
+                // The chunk ends inside a prefix: hold its bytes back.
+                Step::Partial { start } => {
+                    let until = start.unwrap_or(from);
+                    return Scan::Pass {
+                        head,
+                        rest: cut(chunk, from, until),
+                    };
+                }
+                Step::Prefix {
+                    start,
+                    len: announced,
+                    ..
+                } => {
+                    if announced > self.max {
+                        return Scan::Exceeded {
+                            head,
+                            rest: cut(chunk, from, start.unwrap_or(from)),
+                            len: announced as usize,
+                        };
+                    }
+                    if start.is_none() {
+                        // The prefix began in earlier chunks: pass it
+                        // whole, then this chunk from just after it.
+                        head = Some(Bytes::copy_from_slice(self.prefixes.header()));
+                        from = pos;
+                    }
+                }
             }
-            // A prefix starts (or continues) at `pos`.
-            let filled = usize::from(self.filled);
-            let started_here = filled == 0;
-            let start = pos;
-            let take = (HEADER_LEN - filled).min(len - pos);
-            self.header[filled..filled + take].copy_from_slice(&chunk[pos..pos + take]);
-            pos += take;
-            if filled + take < HEADER_LEN {
-                // The chunk ends inside the prefix: hold its bytes back.
-                self.filled = (filled + take) as u8;
-                let until = if started_here { start } else { from };
-                return Scan::Pass {
-                    head,
-                    rest: cut(chunk, from, until),
-                };
-            }
-            self.filled = 0;
-            let announced = u32::from_be_bytes([
-                self.header[1],
-                self.header[2],
-                self.header[3],
-                self.header[4],
-            ]);
-            if announced > self.max {
-                let until = if started_here { start } else { from };
-                return Scan::Exceeded {
-                    head,
-                    rest: cut(chunk, from, until),
-                    len: announced as usize,
-                };
-            }
-            if !started_here {
-                // The prefix began in earlier chunks: pass it whole, then
-                // this chunk from just after it.
-                head = Some(Bytes::copy_from_slice(&self.header));
-                from = pos;
-            }
-            self.remaining = announced;
-        }
-        Scan::Pass {
-            head,
-            rest: cut(chunk, from, len),
         }
     }
 }
@@ -133,7 +112,7 @@ fn cut(mut chunk: Bytes, from: usize, until: usize) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use grpc_core::codec::framing::encode_raw;
+    use grpc_core::codec::framing::{encode_raw, HEADER_LEN};
     use proptest::prelude::*;
 
     /// Feeds `wire` cut at `cuts`; returns the bytes passed and the length

@@ -99,3 +99,30 @@ pub(crate) fn log_panic(payload: &(dyn Any + Send), during: &'static str) {
         "the service panicked {during}; answering INTERNAL"
     );
 }
+
+/// The code an error stands for, read the way [`DefaultMapper`] reads a
+/// chain (a [`Status`] in it wins, then the built-in table, else
+/// `UNKNOWN`), without taking the error: for layers that only record what
+/// an error means and pass it on (telemetry).
+///
+/// [`DefaultMapper`]: super::DefaultMapper
+/// [`Status`]: grpc_core::Status
+#[cfg_attr(not(feature = "otel"), allow(dead_code))]
+pub(crate) fn code_of(err: &(dyn Error + 'static), side: Side) -> Code {
+    if let Some(status) = grpc_core::status::find_in_chain::<grpc_core::Status>(err) {
+        return status.code();
+    }
+    let mut fallback = None;
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        match classify(e, side) {
+            Verdict::Code(code) => return code,
+            Verdict::Fallback(code) => {
+                fallback.get_or_insert(code);
+            }
+            Verdict::Unknown => {}
+        }
+        cur = e.source();
+    }
+    fallback.unwrap_or(Code::Unknown)
+}

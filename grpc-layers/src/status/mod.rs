@@ -102,7 +102,7 @@
 //! `load-shed` only) for their error types.
 
 mod body;
-mod classify;
+pub(crate) mod classify;
 pub mod future;
 mod layer;
 mod mapper;
