@@ -47,6 +47,9 @@ pub(crate) enum Kind {
     /// TLS failed: the handshake (untrusted certificate, name mismatch, no
     /// ALPN `h2`), or the TLS configuration could not be built.
     Tls,
+    /// The request carries credentials (it is marked
+    /// `RequireTransportSecurity`) and the endpoint is not TLS.
+    InsecureTransport,
 }
 
 impl Error {
@@ -121,6 +124,15 @@ impl Error {
         self.kind == Kind::InvalidRequest
     }
 
+    /// The request carries credentials (a
+    /// [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity)
+    /// marker, put there by an auth layer) and the endpoint is not TLS, so
+    /// it was refused before anything was sent. Maps to
+    /// [`Code::Unauthenticated`](grpc_core::Code::Unauthenticated).
+    pub fn is_insecure_transport(&self) -> bool {
+        self.kind == Kind::InsecureTransport
+    }
+
     fn description(&self) -> &'static str {
         match self.kind {
             Kind::InvalidUri => "invalid endpoint URI",
@@ -130,6 +142,7 @@ impl Error {
             Kind::ConnectionClosed => "connection closed before the request was sent",
             Kind::InvalidRequest => "invalid request",
             Kind::Tls => "TLS failed",
+            Kind::InsecureTransport => "refused to send credentials over a plaintext connection",
         }
     }
 }

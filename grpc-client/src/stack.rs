@@ -60,6 +60,43 @@
 //! To change anything, write the chain out with your own layers and
 //! settings; [`default_layers`] is exactly the chain above.
 //!
+//! # Where an auth layer goes
+//!
+//! Credentials are not in the default chain: they are yours to give. Put
+//! `grpc_layers::auth::ClientAuthLayer` (feature `auth` of `grpc-layers`)
+//! after [`ClientDeadlineLayer`] and before [`ClientLimitsLayer`]: inside
+//! the status layer, which turns its errors (a token source that failed)
+//! into `UNAUTHENTICATED`; inside the deadline layer, which bounds a wait
+//! for a token refresh; and inside any retry layer, so each attempt gets a
+//! fresh token. The layer marks each call
+//! [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity),
+//! and the [`Channel`](crate::Channel) at the end of the chain refuses a
+//! marked call when its endpoint is not TLS (see [`channel`](crate::channel)).
+//!
+//! ```
+//! use grpc_client::Endpoint;
+//! use grpc_layers::auth::ClientAuthLayer;
+//! use grpc_layers::compression::ClientCompressionLayer;
+//! use grpc_layers::deadline::ClientDeadlineLayer;
+//! use grpc_layers::limits::ClientLimitsLayer;
+//! use grpc_layers::status::ClientStatusLayer;
+//! use tower::ServiceBuilder;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let channel = Endpoint::from_static("https://api.example.com").connect_lazy();
+//! let service = ServiceBuilder::new()
+//!     .layer(ClientStatusLayer::new().mapper(grpc_client::status::mapper()))
+//!     .layer(ClientDeadlineLayer::new())
+//!     .layer(ClientAuthLayer::bearer("token")?)
+//!     .layer(ClientLimitsLayer::new())
+//!     .layer(ClientCompressionLayer::new())
+//!     .service(channel);
+//! # let _ = service;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Feature `default-stack` (on by default).
 
 use grpc_layers::compression::ClientCompressionLayer;

@@ -14,8 +14,9 @@
 //! 1. a [`Status`] anywhere in the error's chain wins, as it is;
 //! 2. this crate's [`Error`] is [`Code::Unavailable`] (connect failure,
 //!    connect timeout, backoff, TLS failure, connection closed), except an
-//!    invalid request ([`Code::Internal`]) and an invalid URI
-//!    ([`Code::InvalidArgument`]);
+//!    invalid request ([`Code::Internal`]), an invalid URI
+//!    ([`Code::InvalidArgument`]) and credentials refused over a plaintext
+//!    connection ([`Code::Unauthenticated`]);
 //! 3. a stream reset follows the table of gRPC's `PROTOCOL-HTTP2.md`
 //!    ([`code_from_http2_error`]); a `GOAWAY` from the peer is a connection
 //!    failure, [`Code::Unavailable`];
@@ -89,6 +90,8 @@ fn code_from_error(err: &Error) -> Code {
         Code::Internal
     } else if err.is_invalid_uri() {
         Code::InvalidArgument
+    } else if err.is_insecure_transport() {
+        Code::Unauthenticated
     } else {
         // Connect, connect timeout, backoff, TLS, connection closed: the
         // connection failed, as the one table says.

@@ -14,6 +14,8 @@
 //! - [`timeout`]: `grpc-timeout` parse and format;
 //! - [`status::mapping`]: the one table from HTTP/2 error codes, HTTP
 //!   statuses and broken connections to gRPC codes;
+//! - [`security`]: the marker by which a call carrying credentials asks
+//!   not to be sent over plaintext;
 //! - typed [`Request`], [`Response`] and [`Streaming`];
 //! - [`GrpcBody`], the one erased body type, with `Status` as its error.
 //!
@@ -31,6 +33,7 @@ pub mod limits;
 pub mod metadata;
 pub mod method;
 mod request;
+pub mod security;
 pub mod status;
 pub mod streaming;
 #[cfg(any(test, feature = "test-util"))]

@@ -10,6 +10,7 @@
 //! | `limits` | `limits` | refuse oversized messages either way | the same |
 //! | `compression` | `compression-gzip`, `-deflate`, `-zstd` | decompress requests, compress responses | the mirror |
 //! | `deadline` | `deadline` | enforce `grpc-timeout` over the whole call | send `grpc-timeout`, enforce locally, propagate |
+//! | `auth` | `auth`, `auth-jwt` | authorize each call (tokens, API keys, JWT, your own), per-method rules | attach credentials (static or a refreshed token source), refused over plaintext |
 //! | `status` | `status` | errors and panics become statuses | transport errors become statuses |
 //! | `otel` | `otel` | OpenTelemetry span and metrics per call, trace context read from the request | the same, trace context sent with the request |
 //!
@@ -61,6 +62,8 @@ macro_rules! middleware_accessors {
     };
 }
 
+#[cfg(feature = "auth")]
+pub mod auth;
 #[cfg(feature = "compression")]
 pub mod compression;
 #[cfg(feature = "deadline")]

@@ -50,6 +50,16 @@
 //! # let _ = service;
 //! ```
 //!
+//! # Where an auth layer goes
+//!
+//! Authentication is not in the default chain: it needs your credentials.
+//! Put `grpc_layers::auth::ServerAuthLayer` (feature `auth` of
+//! `grpc-layers`) after [`ServerDeadlineLayer`] and before
+//! [`ServerLimitsLayer`]: inside the status layer, so its refusals are
+//! ordinary responses; inside the deadline layer, so a slow authorizer
+//! counts against the call's deadline; outside limits and compression, so
+//! a refused call costs no more than its head (its body is never read).
+//!
 //! Nothing is hidden: [`default_layers`] is exactly this chain, so to
 //! reorder, drop, replace or insert a layer, write the chain out yourself:
 //!
@@ -63,7 +73,7 @@
 //! let layers = ServiceBuilder::new()
 //!     .layer(ServerStatusLayer::new())
 //!     .layer(ServerDeadlineLayer::new())
-//!     // ... your own layer here, e.g. authentication or a concurrency limit ...
+//!     // ... your own layer here: authentication (ServerAuthLayer), a concurrency limit ...
 //!     .layer(ServerLimitsLayer::new().max_receive_message_size(16 << 20))
 //!     .layer(ServerCompressionLayer::new().send_compressed(Encoding::Gzip));
 //! let service = layers.service(grpc_server::Router::new());

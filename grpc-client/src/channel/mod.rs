@@ -33,6 +33,17 @@
 //! clients build ([`call`](crate::call)); a request that reaches the channel
 //! some other way is sent as it is.
 //!
+//! # Credentials over plaintext
+//!
+//! A request that carries credentials is marked
+//! [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity)
+//! by the layer that attached them (`grpc-layers`' client auth layer,
+//! unless told to allow insecure transport). The channel refuses such a
+//! request when its endpoint is not TLS (`http://`, `unix:` without
+//! [`Endpoint::tls`]) with `UNAUTHENTICATED`, before connecting or sending
+//! anything; [`Error::is_insecure_transport`](crate::Error::is_insecure_transport)
+//! holds for the status's `source()`.
+//!
 //! # Transports and write batching
 //!
 //! The connection is opened through the endpoint's target: TCP, a Unix

@@ -4,8 +4,14 @@
 //! `te`, the path, the metadata) is the call head's, built once in
 //! [`call::head`](crate::call); a request that reaches a channel without it
 //! is sent as it is.
+//!
+//! It also refuses, before anything is sent, a request that carries
+//! credentials ([`RequireTransportSecurity`] in its extensions) when the
+//! endpoint is not TLS.
 
+use grpc_core::security::RequireTransportSecurity;
 use http::header::USER_AGENT;
+use http::uri::Scheme;
 use http::uri::{Parts, PathAndQuery};
 use http::{Request, Uri};
 
@@ -16,7 +22,26 @@ use crate::error::{Error, Kind};
 /// request's path), and adds the endpoint's `user-agent` when missing.
 ///
 /// The header value is shared bytes: nothing is allocated.
+///
+/// Refuses a request marked [`RequireTransportSecurity`] unless the
+/// endpoint is TLS (`https`, which is what [`Endpoint::tls`] sets).
 pub(crate) fn prepare<B>(endpoint: &Endpoint, request: &mut Request<B>) -> Result<(), Error> {
+    if endpoint.scheme != Scheme::HTTPS
+        && request
+            .extensions()
+            .get::<RequireTransportSecurity>()
+            .is_some()
+    {
+        return Err(Error::with(
+            Kind::InsecureTransport,
+            format!(
+                "the call carries credentials (an auth layer marked it RequireTransportSecurity) \
+                 and the endpoint {} is not TLS; use an https:// endpoint or Endpoint::tls, \
+                 or let the auth layer allow insecure transport",
+                endpoint.uri()
+            ),
+        ));
+    }
     let uri = request.uri_mut();
     let already_there =
         uri.scheme() == Some(&endpoint.scheme) && uri.authority() == Some(&endpoint.authority);
@@ -88,6 +113,38 @@ mod tests {
         assert_eq!(req.headers()["content-type"], "application/grpc+proto");
         assert_eq!(req.headers()["user-agent"], "mine/1");
         assert_eq!(req.headers().len(), 2);
+    }
+
+    #[test]
+    fn a_request_carrying_credentials_is_refused_over_plaintext() {
+        let mut req = Request::new(());
+        *req.uri_mut() = Uri::from_static("/pkg.Svc/Method");
+        req.extensions_mut().insert(RequireTransportSecurity);
+        let err = prepare(&endpoint(), &mut req).unwrap_err();
+        assert!(err.is_insecure_transport(), "{err:?}");
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(cause.contains("http://127.0.0.1:50051"), "{cause}");
+        assert!(cause.contains("not TLS"), "{cause}");
+        let status = crate::status::status_from_error(err.into());
+        assert_eq!(status.code(), grpc_core::Code::Unauthenticated);
+        assert!(
+            status.message().contains("plaintext"),
+            "{}",
+            status.message()
+        );
+        // Without the marker, the same request goes out.
+        let mut req = Request::new(());
+        prepare(&endpoint(), &mut req).unwrap();
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_request_carrying_credentials_is_prepared_for_a_tls_endpoint() {
+        let mut req = Request::new(());
+        *req.uri_mut() = Uri::from_static("/pkg.Svc/Method");
+        req.extensions_mut().insert(RequireTransportSecurity);
+        prepare(&Endpoint::from_static("https://127.0.0.1:50051"), &mut req).unwrap();
+        assert_eq!(req.uri(), "https://127.0.0.1:50051/pkg.Svc/Method");
     }
 
     #[test]

@@ -1,0 +1,170 @@
+//! Authentication and authorization: the server decides per call, before
+//! the handler runs, whether the caller may make it and who the caller is;
+//! the client attaches credentials to each call, static or from a token
+//! source it refreshes, and refuses to send them over plaintext.
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use grpc_core::security::RequireTransportSecurity;
+//! use grpc_core::{GrpcBody, Status};
+//! use grpc_layers::auth::{Access, AuthRequest, ClientAuthLayer, Identity, ServerAuthLayer};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // Server side: an authorizer written as an async closure, which maps a
+//! // bearer token to a caller's name; the health service stays open, and
+//! // only "admin" may call pkg.Admin.
+//! let authorizer = |mut request: AuthRequest| async move {
+//!     let name = match request.bearer_token() {
+//!         Some("alice-token") => "alice",
+//!         Some("root-token") => "admin",
+//!         Some(_) => return Err(Status::unauthenticated("unknown token")),
+//!         None => return Err(Status::unauthenticated("no credentials")),
+//!     };
+//!     request.set_identity(name.to_owned());
+//!     Ok(request)
+//! };
+//! let server = ServiceBuilder::new()
+//!     .layer(
+//!         ServerAuthLayer::new(authorizer)
+//!             .open_service("grpc.health.v1.Health")
+//!             .service("pkg.Admin", Access::identity(|name: &String| name == "admin")),
+//!     )
+//!     .service_fn(|request: http::Request<GrpcBody>| async move {
+//!         // The handler sees who called (`request.extensions()` in a typed handler too).
+//!         let caller = request.extensions().get::<Identity<String>>().cloned();
+//!         let mut response = Status::ok().into_http::<GrpcBody>();
+//!         if let Some(Identity(name)) = caller {
+//!             response.headers_mut().insert("x-caller", name.parse().unwrap());
+//!         }
+//!         Ok::<_, Infallible>(response)
+//!     });
+//!
+//! let call = |path: &str, token: Option<&str>| {
+//!     let mut request = http::Request::builder().uri(path);
+//!     if let Some(token) = token {
+//!         request = request.header("authorization", format!("Bearer {token}"));
+//!     }
+//!     request.body(GrpcBody::empty()).unwrap()
+//! };
+//! let ok = server.clone().oneshot(call("/pkg.Echo/Say", Some("alice-token"))).await?;
+//! assert_eq!(ok.headers()["grpc-status"], "0");
+//! assert_eq!(ok.headers()["x-caller"], "alice");
+//! let anonymous = server.clone().oneshot(call("/pkg.Echo/Say", None)).await?;
+//! assert_eq!(anonymous.headers()["grpc-status"], "16"); // UNAUTHENTICATED
+//! let not_admin = server.clone().oneshot(call("/pkg.Admin/Drop", Some("alice-token"))).await?;
+//! assert_eq!(not_admin.headers()["grpc-status"], "7"); // PERMISSION_DENIED
+//! let health = server.clone().oneshot(call("/grpc.health.v1.Health/Check", None)).await?;
+//! assert_eq!(health.headers()["grpc-status"], "0");
+//!
+//! // Client side: every call carries the token, and asks the channel to
+//! // refuse it over a plaintext connection.
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientAuthLayer::bearer("alice-token")?)
+//!     .service_fn(|request: http::Request<GrpcBody>| async move {
+//!         assert_eq!(request.headers()["authorization"], "Bearer alice-token");
+//!         assert!(request.extensions().get::<RequireTransportSecurity>().is_some());
+//!         Ok::<_, Infallible>(Status::ok().into_http::<GrpcBody>())
+//!     });
+//! let response = client.oneshot(http::Request::new(GrpcBody::empty())).await?;
+//! assert_eq!(response.headers()["grpc-status"], "0");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where it goes in the stack
+//!
+//! The order of the whole stack is stated once, in `grpc_server::stack` and
+//! `grpc_client::stack`. On the server this layer goes inside the status
+//! and deadline layers (its refusals are ordinary responses to them, and a
+//! slow authorizer counts against the call's deadline) and outside the
+//! limits and compression layers and the router, so a refused call costs
+//! no more than its head; a telemetry layer, outermost, records its
+//! refusals like any other status. On the client it goes inside the status layer
+//! (which turns its [`Unauthenticated`] into a status) and the deadline
+//! layer (which bounds a wait for a token refresh), and inside any retry
+//! layer, so each attempt gets a token that is fresh then.
+//!
+//! # Client vs server
+//!
+//! - **[`ServerAuthLayer`]** hands each call's head, as an [`AuthRequest`]
+//!   (path, headers, [`PeerAddr`](grpc_transport::peer::PeerAddr),
+//!   [`TlsInfo`](grpc_transport::peer::TlsInfo) with the client's
+//!   certificates), to an [`Authorize`] implementation, which gives it
+//!   back with an [`Identity`] for the handler or refuses the call. The
+//!   head moves, it is not copied; the body is held unread until the
+//!   decision, and dropped unread on a refusal, and the inner service is
+//!   only called for calls let through. Ready-made authorizers:
+//!   [`BearerTokens`] and [`ApiKeys`] (static secrets compared in constant
+//!   time, each mapped to an identity) and, with the `auth-jwt` feature,
+//!   `JwtAuthorizer` (signature by `kid` from a rotatable `JwtKeys` set,
+//!   algorithm allow-list, issuer, audience, `exp`/`nbf` with a leeway).
+//!   An async closure is one too (above).
+//! - **Per-method rules** give each call an [`Access`]: open (the
+//!   authorizer is not asked), authenticated (the default), or
+//!   authenticated and passing a check (else `PERMISSION_DENIED`). A rule
+//!   for the full method beats one for its service, which beats the
+//!   default; see [`ServerAuthLayer`].
+//! - **[`ClientAuthLayer`]** sets a header on each call: static
+//!   ([`bearer`](ClientAuthLayer::bearer),
+//!   [`header`](ClientAuthLayer::header)) or the token of a
+//!   [`TokenSource`] ([`token_source`](ClientAuthLayer::token_source)),
+//!   cached, shared by every clone, and refreshed before it expires by
+//!   one call at a time while the others wait (a waiter takes over if the
+//!   refreshing call is dropped).
+//!
+//! # Credentials and plaintext
+//!
+//! A layer cannot see the connection a call will go out on, so the client
+//! layer marks each call with
+//! [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity),
+//! and `grpc-client`'s `Channel` refuses a marked call with
+//! `UNAUTHENTICATED` when its endpoint is not TLS, before anything is
+//! sent. [`allow_insecure(true)`](ClientAuthLayer::allow_insecure) leaves
+//! the mark off: for loopback tests, or a sidecar terminating TLS. Another
+//! transport than `grpc-client`'s must read the mark itself.
+//!
+//! # Errors
+//!
+//! | what | side | answer |
+//! |---|---|---|
+//! | no credentials, or bad ones (the authorizer's `Err`) | server | trailers-only `UNAUTHENTICATED` (the authorizer's status), handler not called, body not read |
+//! | a caller a rule's check refuses | server | trailers-only `PERMISSION_DENIED` ("the caller may not call /pkg.Service/Method") |
+//! | an authorizer's `Err` with another code | server | that status, trailers-only (`Status::ok()` there is answered `UNAUTHENTICATED`) |
+//! | the token source failed | client | `Err(`[`Unauthenticated`]`)` for every call that waited for that refresh: `UNAUTHENTICATED` with the cause as `source()`; the next call tries again |
+//! | credentials over a plaintext connection | client (`grpc-client`'s channel) | `UNAUTHENTICATED`, nothing sent |
+//!
+//! The server side keeps the inner service's error type; the client
+//! side's error is a [`BoxError`](grpc_core::BoxError).
+//!
+//! # Feature flag
+//!
+//! This module is behind the `auth` feature of `grpc-layers`; JWT
+//! verification (`JwtAuthorizer`, `JwtKeys`) is behind `auth-jwt`.
+
+mod authorize;
+mod error;
+pub mod future;
+#[cfg(feature = "auth-jwt")]
+mod jwt;
+mod layer;
+mod request;
+mod rules;
+mod service;
+mod source;
+#[cfg(test)]
+mod tests;
+mod tokens;
+
+pub use authorize::Authorize;
+pub use error::Unauthenticated;
+#[cfg(feature = "auth-jwt")]
+pub use jwt::{JwtAuthorizer, JwtKeys, DEFAULT_LEEWAY};
+pub use layer::{ClientAuthLayer, ServerAuthLayer, DEFAULT_REFRESH_MARGIN};
+pub use request::{AuthRequest, Identity};
+pub use rules::Access;
+pub use service::{ClientAuth, ServerAuth};
+pub use source::{Token, TokenSource};
+pub use tokens::{ApiKeys, BearerTokens};
