@@ -66,6 +66,14 @@ pin_project! {
     }
 }
 
+/// An empty body: what a trailers-only response of a layer outside this
+/// one carries (an auth refusal, for one).
+impl<B> Default for LimitsBody<B> {
+    fn default() -> Self {
+        LimitsBody::empty()
+    }
+}
+
 impl<B> LimitsBody<B> {
     /// Passes `inner` through unchecked.
     pub(crate) fn passthrough(inner: B) -> Self {
@@ -104,7 +112,7 @@ impl<B> LimitsBody<B> {
         }
     }
 
-    /// The inner body, unless it ended in a refusal.
+    /// The inner body, unless it ended in a refusal (or the body is empty).
     pub fn get_ref(&self) -> Option<&B> {
         self.inner.as_ref()
     }
