@@ -11,6 +11,7 @@
 //! | `compression` | `compression-gzip`, `-deflate`, `-zstd` | decompress requests, compress responses | the mirror |
 //! | `deadline` | `deadline` | enforce `grpc-timeout` over the whole call | send `grpc-timeout`, enforce locally, propagate |
 //! | `status` | `status` | errors and panics become statuses | transport errors become statuses |
+//! | `load_shed` | `load-shed` | refuse calls over a cap on calls in flight (global, per service, per method, optionally adaptive) | — |
 //!
 //! Every body a layer produces is a valid gRPC wire body. A layer that
 //! rejects a call answers with a trailers-only response and keeps the inner
@@ -66,5 +67,7 @@ pub mod compression;
 pub mod deadline;
 #[cfg(feature = "limits")]
 pub mod limits;
+#[cfg(feature = "load-shed")]
+pub mod load_shed;
 #[cfg(feature = "status")]
 pub mod status;
