@@ -13,6 +13,7 @@
 //! | `auth` | `auth`, `auth-jwt` | authorize each call (tokens, API keys, JWT, your own), per-method rules | attach credentials (static or a refreshed token source), refused over plaintext |
 //! | `status` | `status` | errors and panics become statuses | transport errors become statuses |
 //! | `otel` | `otel` | OpenTelemetry span and metrics per call, trace context read from the request | the same, trace context sent with the request |
+//! | `load_shed` | `load-shed` | refuse calls over a cap on calls in flight (global, per service, per method, optionally adaptive) | — |
 //!
 //! Every body a layer produces is a valid gRPC wire body. A layer that
 //! rejects a call answers with a trailers-only response and keeps the inner
@@ -70,6 +71,8 @@ pub mod compression;
 pub mod deadline;
 #[cfg(feature = "limits")]
 pub mod limits;
+#[cfg(feature = "load-shed")]
+pub mod load_shed;
 #[cfg(feature = "otel")]
 pub mod otel;
 #[cfg(any(feature = "limits", feature = "otel"))]
