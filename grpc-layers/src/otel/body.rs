@@ -12,7 +12,7 @@ use grpc_core::BoxError;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::call::{Call, Outcome, Watch};
+use super::call::{Call, Outcome, State, Watch};
 use super::Side;
 use crate::status::classify::code_of;
 
@@ -43,8 +43,7 @@ pin_project! {
     pub struct TelemetryBody<B> {
         #[pin]
         inner: B,
-        call: Option<Call>,
-        watch: Option<Watch>,
+        state: State,
     }
 }
 
@@ -53,18 +52,25 @@ impl<B> TelemetryBody<B> {
     pub(crate) fn passthrough(inner: B) -> Self {
         TelemetryBody {
             inner,
-            call: None,
-            watch: None,
+            state: State::Pass,
+        }
+    }
+
+    /// Polls `inner` with `cx` as the current context; nothing is
+    /// recorded.
+    pub(crate) fn propagating(inner: B, cx: opentelemetry::Context) -> Self {
+        TelemetryBody {
+            inner,
+            state: State::Propagate(cx),
         }
     }
 
     /// Records `call` until `inner` ends.
-    pub(crate) fn traced(inner: B, call: Call) -> Self {
-        let watch = call.response_watch();
+    pub(crate) fn traced(inner: B, mut call: Box<Call>) -> Self {
+        call.watch_response();
         TelemetryBody {
             inner,
-            call: Some(call),
-            watch,
+            state: State::Record(call),
         }
     }
 
@@ -87,8 +93,13 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
-        let Some(call) = this.call.as_mut() else {
-            return this.inner.poll_frame(cx).map_err(Into::into);
+        let call = match this.state {
+            State::Pass => return this.inner.poll_frame(cx).map_err(Into::into),
+            State::Propagate(context) => {
+                let _entered = context.clone().attach();
+                return this.inner.poll_frame(cx).map_err(Into::into);
+            }
+            State::Record(call) => call,
         };
         // The handler's stream runs in the call's context on the server.
         let _entered = match call.side() {
@@ -99,12 +110,12 @@ where
         match frame {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
-                    if let Some(watch) = this.watch.as_mut() {
+                    if let Some(watch) = call.response_watch_mut() {
                         watch.observe(data);
                     }
                 } else if let Some(trailers) = frame.trailers_ref() {
                     call.finish_with_status(trailers, true);
-                    *this.call = None;
+                    *this.state = State::Pass;
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -112,7 +123,7 @@ where
                 let err: BoxError = err.into();
                 let outcome = error_outcome(call, &*err);
                 call.finish(outcome);
-                *this.call = None;
+                *this.state = State::Pass;
                 Poll::Ready(Some(Err(err)))
             }
             None => {
@@ -122,7 +133,7 @@ where
                         "the response ended without trailers (no grpc-status)",
                     )),
                 });
-                *this.call = None;
+                *this.state = State::Pass;
                 Poll::Ready(None)
             }
         }
@@ -140,7 +151,7 @@ where
 impl<B> fmt::Debug for TelemetryBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TelemetryBody")
-            .field("recording", &self.call.is_some())
+            .field("recording", &matches!(self.state, State::Record(_)))
             .finish_non_exhaustive()
     }
 }

@@ -186,7 +186,33 @@ pub(crate) struct Call {
     attempt: Attempt,
     /// Response metadata values per configured key, until the end.
     response_metadata: Vec<Vec<StringValue>>,
+    /// The watch over the response's messages, once the body has them.
+    watch: Option<Watch>,
     done: bool,
+}
+
+/// What a response future or body carries of its call.
+#[derive(Debug)]
+pub(crate) enum State {
+    /// Nothing is recorded and there is no context to make current.
+    Pass,
+    /// Nothing can record (no SDK), but the request carried a trace
+    /// context: it is made current around the polls, for the calls the
+    /// handler makes (server only).
+    Propagate(Context),
+    /// The call is recorded (boxed: it moves from the future to the body).
+    Record(Box<Call>),
+}
+
+impl State {
+    /// Makes the call's context current until the guard drops.
+    pub(crate) fn enter(&self) -> Option<ContextGuard> {
+        match self {
+            State::Pass => None,
+            State::Propagate(cx) => Some(cx.clone().attach()),
+            State::Record(call) => call.enter(),
+        }
+    }
 }
 
 /// Whether a status code is an error by the conventions: on the server
@@ -323,6 +349,7 @@ impl Call {
             endpoint,
             attempt,
             response_metadata,
+            watch: None,
             done: false,
         }
     }
@@ -338,9 +365,19 @@ impl Call {
         self.watch(self.attempt.request.as_ref()?.clone(), true)
     }
 
-    /// The watch over the response's messages, if anything counts them.
-    pub(crate) fn response_watch(&self) -> Option<Watch> {
-        self.watch(self.attempt.response.as_ref()?.clone(), false)
+    /// Sets up the watch over the response's messages, if anything counts
+    /// them.
+    pub(crate) fn watch_response(&mut self) {
+        self.watch = self
+            .attempt
+            .response
+            .clone()
+            .and_then(|tally| self.watch(tally, false));
+    }
+
+    /// The watch over the response's messages, if any.
+    pub(crate) fn response_watch_mut(&mut self) -> Option<&mut Watch> {
+        self.watch.as_mut()
     }
 
     fn watch(&self, tally: Arc<Tally>, request: bool) -> Option<Watch> {
@@ -483,6 +520,9 @@ impl Call {
             }
         }
         self.cx.span().end();
+        if !self.shared.metering {
+            return;
+        }
 
         let elapsed = self.start.elapsed().as_secs_f64();
         let mut attributes = [

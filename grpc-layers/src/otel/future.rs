@@ -15,11 +15,11 @@ use grpc_core::{BoxError, Code};
 use pin_project_lite::pin_project;
 
 use super::body::{error_outcome, TelemetryBody};
-use super::call::{Call, Outcome};
+use super::call::{Call, Outcome, State};
 
 /// The response of a recorded call: its body carries the recording on
 /// unless the head already ended the call.
-fn traced<B>(mut call: Call, response: http::Response<B>) -> http::Response<TelemetryBody<B>> {
+fn traced<B>(mut call: Box<Call>, response: http::Response<B>) -> http::Response<TelemetryBody<B>> {
     if call.on_head(&response) {
         response.map(TelemetryBody::passthrough)
     } else {
@@ -34,13 +34,13 @@ pin_project! {
     pub struct ServerResponseFuture<F> {
         #[pin]
         inner: F,
-        call: Option<Call>,
+        state: State,
     }
 }
 
 impl<F> ServerResponseFuture<F> {
-    pub(crate) fn new(inner: F, call: Option<Call>) -> Self {
-        ServerResponseFuture { inner, call }
+    pub(crate) fn new(inner: F, state: State) -> Self {
+        ServerResponseFuture { inner, state }
     }
 }
 
@@ -52,15 +52,18 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = match this.call.as_ref() {
-            Some(call) => {
-                let _entered = call.enter();
-                ready!(this.inner.poll(cx))
-            }
-            None => ready!(this.inner.poll(cx)),
+        let result = {
+            let _entered = this.state.enter();
+            ready!(this.inner.poll(cx))
         };
-        let Some(mut call) = this.call.take() else {
-            return Poll::Ready(result.map(|r| r.map(TelemetryBody::passthrough)));
+        let mut call = match std::mem::replace(this.state, State::Pass) {
+            State::Pass => return Poll::Ready(result.map(|r| r.map(TelemetryBody::passthrough))),
+            State::Propagate(context) => {
+                return Poll::Ready(
+                    result.map(|r| r.map(|body| TelemetryBody::propagating(body, context))),
+                )
+            }
+            State::Record(call) => call,
         };
         match result {
             Ok(response) => Poll::Ready(Ok(traced(call, response))),
@@ -82,7 +85,7 @@ where
 impl<F> fmt::Debug for ServerResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerResponseFuture")
-            .field("recording", &self.call.is_some())
+            .field("recording", &matches!(self.state, State::Record(_)))
             .finish_non_exhaustive()
     }
 }
@@ -92,13 +95,13 @@ pin_project! {
     pub struct ClientResponseFuture<F> {
         #[pin]
         inner: F,
-        call: Option<Call>,
+        state: State,
     }
 }
 
 impl<F> ClientResponseFuture<F> {
-    pub(crate) fn new(inner: F, call: Option<Call>) -> Self {
-        ClientResponseFuture { inner, call }
+    pub(crate) fn new(inner: F, state: State) -> Self {
+        ClientResponseFuture { inner, state }
     }
 }
 
@@ -112,7 +115,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        let Some(mut call) = this.call.take() else {
+        let State::Record(mut call) = std::mem::replace(this.state, State::Pass) else {
             return Poll::Ready(
                 result
                     .map(|r| r.map(TelemetryBody::passthrough))
@@ -134,7 +137,7 @@ where
 impl<F> fmt::Debug for ClientResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientResponseFuture")
-            .field("recording", &self.call.is_some())
+            .field("recording", &matches!(self.state, State::Record(_)))
             .finish_non_exhaustive()
     }
 }

@@ -8,8 +8,11 @@ use http::uri::Authority;
 use http::HeaderName;
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::metrics::{Meter, MeterProvider};
-use opentelemetry::trace::{Span, Tracer, TracerProvider};
-use opentelemetry::{InstrumentationScope, Key, StringValue, Value};
+use opentelemetry::trace::{
+    Span, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    TracerProvider,
+};
+use opentelemetry::{Context, InstrumentationScope, Key, StringValue, Value};
 use tower_layer::Layer;
 
 use super::metrics::Instruments;
@@ -31,7 +34,8 @@ type MakeTracer = Arc<dyn Fn() -> BoxedTracer + Send + Sync>;
 #[derive(Clone, Default)]
 pub(crate) struct Config {
     tracer: Option<MakeTracer>,
-    meter: Option<Meter>,
+    /// The meter, and whether its provider can record at all.
+    meter: Option<(Meter, bool)>,
     grpc_metrics: bool,
     message_events: bool,
     request_metadata: Vec<HeaderName>,
@@ -69,6 +73,11 @@ impl Endpoint {
 /// What every call of a layer's services reads: made once per layer.
 pub(crate) struct Shared {
     pub(crate) side: Side,
+    /// Whether the tracer or the meter can record anything: when neither
+    /// can, a call only carries the context its request propagates.
+    pub(crate) active: bool,
+    /// Whether the meter can record (else no metric attribute is built).
+    pub(crate) metering: bool,
     pub(crate) tracer: BoxedTracer,
     pub(crate) instruments: Instruments,
     pub(crate) message_events: bool,
@@ -95,14 +104,23 @@ impl Shared {
             Some(make) => make(),
             None => global::tracer_with_scope(scope()),
         };
-        let meter = match &config.meter {
-            Some(meter) => meter.clone(),
-            None => global::meter_with_scope(scope()),
+        let (meter, metering) = match &config.meter {
+            Some((meter, live)) => (meter.clone(), *live),
+            None => {
+                let provider = global::meter_provider();
+                (
+                    provider.meter_with_scope(scope()),
+                    meter_provider_records(&*provider),
+                )
+            }
         };
+        let tracing = tracer_records(&tracer);
         Shared {
             side,
+            active: tracing || metering,
+            metering,
             tracer,
-            instruments: Instruments::new(&meter, side, config.grpc_metrics),
+            instruments: Instruments::new(&meter, side, config.grpc_metrics && metering),
             message_events: config.message_events,
             request_metadata: metadata_keys(REQUEST_METADATA, &config.request_metadata),
             response_metadata: metadata_keys(RESPONSE_METADATA, &config.response_metadata),
@@ -134,10 +152,39 @@ impl Shared {
     }
 }
 
+/// Whether spans of `tracer` can record or carry a context of their own.
+///
+/// The API's no-op tracer gives a span the span context of its parent
+/// and never records. The probe's parent is a remote span context with
+/// telemetry suppressed: an SDK tracer then makes a span with an empty
+/// context (and exports nothing), any other tracer a new span, or a
+/// recording one; all of these count as recording.
+fn tracer_records(tracer: &BoxedTracer) -> bool {
+    let parent = SpanContext::new(
+        TraceId::from(0x6772_7063_2d6c_6179_6572_732d_7072_6f62_u128),
+        SpanId::from(0x7072_6f62_655f_7370_u64),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    let cx = Context::new()
+        .with_remote_span_context(parent.clone())
+        .with_telemetry_suppressed();
+    let probe = tracer.build_with_context(tracer.span_builder("grpc-layers probe"), &cx);
+    probe.is_recording() || probe.span_context() != &parent
+}
+
+/// Whether a meter provider can record: the API's no-op provider is the
+/// only one of size zero (a provider that records holds its pipeline).
+fn meter_provider_records<P: MeterProvider + ?Sized>(provider: &P) -> bool {
+    std::mem::size_of_val(provider) != 0
+}
+
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("side", &self.side)
+            .field("active", &self.active)
             .field("grpc_metrics", &self.instruments.grpc.is_some())
             .field("message_events", &self.message_events)
             .field("request_metadata", &self.request_metadata)
@@ -189,7 +236,8 @@ macro_rules! telemetry_layer {
             /// global provider's (instrumentation scope `grpc-layers`).
             pub fn meter_provider<P: MeterProvider + ?Sized>(self, provider: &P) -> Self {
                 let meter = provider.meter_with_scope(scope());
-                self.with(|config| config.meter = Some(meter))
+                let live = meter_provider_records(provider);
+                self.with(|config| config.meter = Some((meter, live)))
             }
 
             /// Also records gRPC's own metrics (gRFC A66), with A66's

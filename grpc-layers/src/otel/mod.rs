@@ -143,12 +143,22 @@
 //! # Cost
 //!
 //! Instruments and tracer are made once per layer, when it is first
-//! applied. With no SDK installed (the global no-op providers), a call
-//! costs a span handle and a few attribute values without any string
-//! allocation: attributes past those a sampler sees at the span's start
-//! are built only for a span that records, and each method's name is
-//! interned once per process (for at most 1024 methods; see the
-//! `method` module source). Non-gRPC requests pass untouched.
+//! applied, and so is the decision whether anything can record: the
+//! tracer can unless it is the API's no-op one (it gives a span its
+//! parent's context and never records), the meter provider can unless it
+//! is the API's no-op one (`NoopMeterProvider`; taken as any provider of
+//! size zero, a provider that records holds its pipeline). **The decision
+//! is made when the layer is applied: install the SDK first** (or pass
+//! providers to the layer). When nothing can record, a call costs close
+//! to nothing: a request that carries a trace context (one of the global
+//! propagator's fields) has it made current around the polls of the
+//! handler and its response body, so that the calls the handler makes
+//! pass the trace on as before; any other request passes straight through.
+//! When something records, attributes past those a sampler sees at the
+//! span's start are built only for a span that records, metric
+//! attributes only for a meter that records, and each method's name is
+//! interned once per process (for at most 1024 methods; see the `method`
+//! module source). Non-gRPC requests pass untouched.
 //!
 //! # Providers
 //!

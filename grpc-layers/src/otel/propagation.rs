@@ -3,6 +3,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{global, Context};
 
 struct Inject<'a>(&'a mut HeaderMap);
@@ -38,6 +39,18 @@ pub(crate) fn inject(cx: &Context, headers: &mut HeaderMap) {
     global::get_text_map_propagator(|propagator| {
         propagator.inject_context(cx, &mut Inject(headers));
     });
+}
+
+/// The context the headers carry, when they carry a valid span context
+/// (read only if one of the propagator's fields is there).
+pub(crate) fn extract_span(headers: &HeaderMap) -> Option<Context> {
+    global::get_text_map_propagator(|propagator| {
+        if !propagator.fields().any(|field| headers.contains_key(field)) {
+            return None;
+        }
+        let cx = propagator.extract(&Extract(headers));
+        cx.span().span_context().is_valid().then_some(cx)
+    })
 }
 
 /// The context the headers carry, on top of the current one.

@@ -12,7 +12,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::body::{TelemetryBody, WatchedBody};
-use super::call::{Call, Watch};
+use super::call::{Call, State, Watch};
 use super::future::{ClientResponseFuture, ServerResponseFuture};
 use super::layer::{ClientTelemetryLayer, ServerTelemetryLayer, Shared};
 
@@ -79,9 +79,26 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         if !is_grpc(&request) {
-            return ServerResponseFuture::new(self.inner.call(request.map(GrpcBody::new)), None);
+            return ServerResponseFuture::new(
+                self.inner.call(request.map(GrpcBody::new)),
+                State::Pass,
+            );
         }
-        let call = Call::server(self.shared.clone(), &request);
+        if !self.shared.active {
+            // Nothing can record: only a context the request carries is
+            // passed on, to the calls the handler makes.
+            let state = match super::propagation::extract_span(request.headers()) {
+                Some(cx) => State::Propagate(cx),
+                None => State::Pass,
+            };
+            let request = request.map(GrpcBody::new);
+            let future = {
+                let _entered = state.enter();
+                self.inner.call(request)
+            };
+            return ServerResponseFuture::new(future, state);
+        }
+        let call = Box::new(Call::server(self.shared.clone(), &request));
         let watch = call.request_watch();
         let request = request.map(|body| request_body(body, watch));
         // `call` may already do work (a proxy sends its request here): it
@@ -90,7 +107,7 @@ where
             let _entered = call.enter();
             self.inner.call(request)
         };
-        ServerResponseFuture::new(future, Some(call))
+        ServerResponseFuture::new(future, State::Record(call))
     }
 }
 
@@ -137,11 +154,25 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         if !is_grpc(&request) {
-            return ClientResponseFuture::new(self.inner.call(request.map(GrpcBody::new)), None);
+            return ClientResponseFuture::new(
+                self.inner.call(request.map(GrpcBody::new)),
+                State::Pass,
+            );
         }
-        let call = Call::client(self.shared.clone(), &mut request);
+        if !self.shared.active {
+            // Nothing can record: the current context is sent along as it
+            // is (the no-op span would carry the same).
+            opentelemetry::Context::map_current(|cx| {
+                super::propagation::inject(cx, request.headers_mut())
+            });
+            return ClientResponseFuture::new(
+                self.inner.call(request.map(GrpcBody::new)),
+                State::Pass,
+            );
+        }
+        let call = Box::new(Call::client(self.shared.clone(), &mut request));
         let watch = call.request_watch();
         let request = request.map(|body| request_body(body, watch));
-        ClientResponseFuture::new(self.inner.call(request), Some(call))
+        ClientResponseFuture::new(self.inner.call(request), State::Record(call))
     }
 }

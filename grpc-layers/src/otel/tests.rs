@@ -1251,3 +1251,127 @@ async fn instruments_are_made_once_per_layer_not_per_call() {
         "the layer, two services, this"
     );
 }
+
+// ----- what can record is decided once per layer -----------------------------
+
+const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[tokio::test]
+async fn without_an_sdk_an_incoming_trace_reaches_the_handlers_downstream_calls() {
+    // The global tracer and meter providers are the no-op ones.
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+    let downstream = service_fn(move |request: Request| {
+        let seen = request.headers().get("traceparent").cloned();
+        seen_tx.send(seen).unwrap();
+        async { Ok::<_, Infallible>(unary_ok(b"down")) }
+    });
+    let client = ClientTelemetryLayer::new().layer(downstream);
+    let server = ServerTelemetryLayer::new().layer(service_fn(move |request: Request| {
+        let mut client = client.clone();
+        let traced = request.headers().contains_key("traceparent");
+        async move {
+            let trace = Context::current().span().span_context().trace_id();
+            if traced {
+                assert_eq!(trace.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+            } else {
+                assert_eq!(trace, opentelemetry::trace::TraceId::INVALID);
+            }
+            let response = ServiceExt::<Request>::ready(&mut client)
+                .await
+                .unwrap()
+                .call(grpc_request("/down.D/Call", GrpcBody::empty()))
+                .await
+                .unwrap();
+            drain(response.into_body()).await.unwrap();
+            Ok::<_, Infallible>(unary_ok(b"ok"))
+        }
+    }));
+    assert!(!ServerTelemetryLayer::new().shared().active);
+
+    let mut request = grpc_request("/a.B/C", GrpcBody::empty());
+    request
+        .headers_mut()
+        .insert("traceparent", HeaderValue::from_static(INCOMING));
+    let response = server.clone().oneshot(request).await.unwrap();
+    drain(response.into_body()).await.unwrap();
+    // A no-op span carries its parent's context: the one that came in.
+    assert_eq!(seen_rx.recv().await.unwrap().unwrap(), INCOMING);
+
+    // Without an incoming trace, nothing is sent on.
+    let response = server
+        .oneshot(grpc_request("/a.B/C", GrpcBody::empty()))
+        .await
+        .unwrap();
+    drain(response.into_body()).await.unwrap();
+    assert_eq!(seen_rx.recv().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn without_an_sdk_the_response_body_is_polled_in_the_incoming_context() {
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    let server = ServerTelemetryLayer::new().layer(service_fn(|_: Request| async {
+        let body = GrpcBody::once(encode_raw(b"m", false), Some(Status::ok().to_headers()));
+        let checked = body.map_frame(|frame| {
+            let trace = Context::current().span().span_context().trace_id();
+            assert_eq!(trace.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+            frame
+        });
+        Ok::<_, Infallible>(streaming(checked))
+    }));
+    let mut request = grpc_request("/a.B/C", GrpcBody::empty());
+    request
+        .headers_mut()
+        .insert("traceparent", HeaderValue::from_static(INCOMING));
+    let response = server.oneshot(request).await.unwrap();
+    let frames = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(frames, encode_raw(b"m", false));
+}
+
+#[tokio::test]
+async fn an_sdk_tracer_or_meter_makes_a_layer_record_and_the_probe_is_not_exported() {
+    let t = Telemetry::new();
+    let sampled_out = SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
+        .build();
+    let layer = ServerTelemetryLayer::new().tracer_provider(&sampled_out);
+    assert!(
+        layer.shared().active,
+        "a sampled-out SDK still gives span contexts"
+    );
+    assert!(!layer.shared().metering);
+
+    let always_on = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+        .with_simple_exporter(always_on.clone())
+        .build();
+    let layer = ClientTelemetryLayer::new().tracer_provider(&provider);
+    assert!(layer.shared().active);
+    assert!(always_on.get_finished_spans().unwrap().is_empty());
+    ServerTelemetryLayer::new()
+        .tracer_provider(&t.tracer)
+        .shared();
+    assert!(t.spans().is_empty(), "the probe is not exported");
+
+    let noop = ServerTelemetryLayer::new()
+        .tracer_provider(&opentelemetry::trace::noop::NoopTracerProvider::new())
+        .meter_provider(&opentelemetry::metrics::noop::NoopMeterProvider::new());
+    assert!(!noop.shared().active);
+
+    // Metrics alone (no-op global tracer) are recorded.
+    let layer = ServerTelemetryLayer::new().meter_provider(&t.meter);
+    assert!(layer.shared().active && layer.shared().metering);
+    let response = layer
+        .layer(service_fn(|_: Request| async {
+            Ok::<_, Infallible>(unary_ok(b"ok"))
+        }))
+        .oneshot(grpc_request("/a.B/C", GrpcBody::empty()))
+        .await
+        .unwrap();
+    drain(response.into_body()).await.unwrap();
+    let points = t.points("rpc.server.call.duration");
+    assert_eq!(points.len(), 1, "{points:?}");
+    assert_eq!(points[0].count, 1);
+    assert!(t.spans().is_empty());
+}
