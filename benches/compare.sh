@@ -309,7 +309,8 @@ valgrind_server() {
     mv "$out/server.vg.log" "$log"
     # valgrind keeps writing to the moved file (same inode).
     taskset -c "$load_cpu" "$bin/bench-loadgen" --addr "127.0.0.1:$vg_port" \
-        --requests "$n" --concurrency "$conc" >>"$out/valgrind.loads.jsonl" 2>>"$out/loadgen.err"
+        --requests "$n" --concurrency "$conc" ${load_flags:-} \
+        >>"$out/valgrind.loads.jsonl" 2>>"$out/loadgen.err"
     stop "$vg_pid"
     if [ "$tool" = dhat ]; then blocks "$log"; else collected "$log"; fi
 }
@@ -390,10 +391,16 @@ layers() {
     local variants=("default:--stack default" "bare:--stack bare"
         "otel:--stack default --with otel"
         "otel-sampled-out:--stack default --with otel-sampled-out"
-        "otel-on:--stack default --with otel-on")
+        "otel-on:--stack default --with otel-on"
+        "auth-open:--stack default --with auth-open"
+        "auth:--stack default --with auth"
+        "load-shed:--stack default --with load-shed")
     for entry in "${variants[@]}"; do
         local name=${entry%%:*} flags=${entry#*:}
         local i1 i2
+        # The auth variant's calls carry the token it checks.
+        load_flags=""
+        [ "$name" = auth ] && load_flags="--bearer bench-token-0123456789abcdef"
         # shellcheck disable=SC2086
         i1=$(valgrind_server callgrind "layer-$name" "$cg_n1" 1 "$bin"/bench-server $flags)
         # shellcheck disable=SC2086
@@ -402,6 +409,7 @@ layers() {
             "{\"instr_per_call\":$(per_call "$i1" "$i2" "$cg_n1" "$cg_n2"),\"i1\":$i1,\"i2\":$i2}"
         step "server $name: $(tail -1 "$tsv" | cut -f6)"
     done
+    load_flags=""
 }
 
 case "$only" in

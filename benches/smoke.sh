@@ -93,6 +93,16 @@ for server in "bench-server --stack default" "bench-server --stack bare" tonic-b
     stop "$server_pid" "$server"
 done
 
+# The optional layers `compare.sh --only layers` measures.
+for extra in otel otel-on auth-open auth load-shed; do
+    start bench-server --stack default --with "$extra"
+    token=()
+    [ "$extra" = auth ] && token=(--bearer bench-token-0123456789abcdef)
+    load bench-loadgen "$port" --mode unary --payload complex "${token[@]}"
+    load bench-loadgen "$port" --mode stream --payload 1024 --stream-msgs 5 "${token[@]}"
+    stop "$server_pid" "bench-server --with $extra"
+done
+
 start hyper-ceiling-server
 for loadgen in bench-loadgen tonic-bench-loadgen; do
     load "$loadgen" "$port" --mode unary --payload complex

@@ -99,6 +99,8 @@ pub struct LoadArgs {
     /// `--runtime grpc|tokio`: the runtime settings; each program has its
     /// own default (see [`Flavor`]), which an empty value also picks.
     pub runtime: Option<Flavor>,
+    /// A bearer token to send with every call (`--bearer`), if any.
+    pub bearer: Option<String>,
 }
 
 /// The command line of a load generator, as `clap` reads it; [`LoadArgs`]
@@ -145,6 +147,10 @@ struct LoadFlags {
     /// tonic-bench-loadgen).
     #[arg(long, value_name = "grpc|tokio", value_parser = runtime_flag)]
     runtime: Option<RuntimeFlag>,
+    /// Send `authorization: Bearer TOKEN` with every call (bench-loadgen only;
+    /// for `bench-server --with auth`).
+    #[arg(long, value_name = "TOKEN")]
+    bearer: Option<String>,
 }
 
 /// A `--runtime` value: a flavor, or none (the program's own) when empty.
@@ -190,6 +196,7 @@ impl From<LoadFlags> for LoadArgs {
             stream_msgs: flags.stream_msgs,
             dump_request: flags.dump_request.filter(|p| !p.is_empty()).map(Into::into),
             runtime: flags.runtime.and_then(|r| r.0),
+            bearer: flags.bearer.filter(|t| !t.is_empty()),
         }
     }
 }

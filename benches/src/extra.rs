@@ -8,8 +8,16 @@
 //! - `otel-on`: every span recorded and handed to a batch processor (whose
 //!   exporter discards the batches), and the duration histograms recorded
 //!   into an SDK meter provider (whose periodic reader exports, to a
-//!   discarding exporter, once an hour: never during a run).
+//!   discarding exporter, once an hour: never during a run);
+//! - `auth-open`: [`ServerAuthLayer`] with static bearer tokens and every
+//!   method of the benchmark left open (the rule lookup, no credentials);
+//! - `auth`: the same layer checking [`BENCH_TOKEN`] on every call (the
+//!   load generator sends it with `--bearer`);
+//! - `load-shed`: [`ServerLoadShedLayer`] with its default cap of 1000
+//!   calls in flight (never reached by the benchmark's load).
 
+use grpc_layers::auth::{BearerTokens, ServerAuthLayer};
+use grpc_layers::load_shed::ServerLoadShedLayer;
 use grpc_layers::otel::ServerTelemetryLayer;
 use opentelemetry_sdk::error::OTelSdkResult;
 use std::str::FromStr;
@@ -29,6 +37,32 @@ pub enum Extra {
     OtelSampledOut,
     /// The telemetry layer, spans and metrics recorded.
     OtelOn,
+    /// The auth layer, every benchmark method open.
+    AuthOpen,
+    /// The auth layer, a bearer token checked on every call.
+    Auth,
+    /// The load-shed layer with its default cap.
+    LoadShed,
+}
+
+/// The bearer token `--with auth` accepts.
+pub const BENCH_TOKEN: &str = "bench-token-0123456789abcdef";
+
+/// The auth layer `--with auth` (`open: false`) or `--with auth-open` adds.
+pub fn auth_layer(open: bool) -> ServerAuthLayer<BearerTokens<&'static str>> {
+    let layer = ServerAuthLayer::new(BearerTokens::new().token(BENCH_TOKEN, "bench"));
+    if open {
+        layer
+            .open_service("helloworld.Greeter")
+            .open_service("benchstream.Streamer")
+    } else {
+        layer
+    }
+}
+
+/// The load-shed layer `--with load-shed` adds.
+pub fn load_shed_layer() -> ServerLoadShedLayer {
+    ServerLoadShedLayer::new()
 }
 
 impl FromStr for Extra {
@@ -39,7 +73,12 @@ impl FromStr for Extra {
             "otel" => Ok(Extra::Otel),
             "otel-sampled-out" => Ok(Extra::OtelSampledOut),
             "otel-on" => Ok(Extra::OtelOn),
-            _ => Err("expected otel, otel-sampled-out or otel-on".into()),
+            "auth-open" => Ok(Extra::AuthOpen),
+            "auth" => Ok(Extra::Auth),
+            "load-shed" => Ok(Extra::LoadShed),
+            _ => {
+                Err("expected otel, otel-sampled-out, otel-on, auth-open, auth or load-shed".into())
+            }
         }
     }
 }
@@ -78,7 +117,8 @@ impl PushMetricExporter for DiscardMetrics {
 }
 
 /// The telemetry layer `extra` asks for, and the SDK providers it records
-/// into (kept alive by the caller for as long as the server runs).
+/// into (kept alive by the caller for as long as the server runs); the
+/// layer with no SDK for an `extra` that is not a telemetry one.
 pub fn telemetry_layer(
     extra: Extra,
 ) -> (
@@ -87,7 +127,9 @@ pub fn telemetry_layer(
     Option<SdkMeterProvider>,
 ) {
     match extra {
-        Extra::Otel => (ServerTelemetryLayer::new(), None, None),
+        Extra::Otel | Extra::AuthOpen | Extra::Auth | Extra::LoadShed => {
+            (ServerTelemetryLayer::new(), None, None)
+        }
         Extra::OtelSampledOut => {
             let tracer = SdkTracerProvider::builder()
                 .with_sampler(Sampler::AlwaysOff)
@@ -124,6 +166,9 @@ mod tests {
         assert_eq!("otel".parse(), Ok(Extra::Otel));
         assert_eq!("otel-sampled-out".parse(), Ok(Extra::OtelSampledOut));
         assert_eq!("otel-on".parse(), Ok(Extra::OtelOn));
+        assert_eq!("auth".parse(), Ok(Extra::Auth));
+        assert_eq!("auth-open".parse(), Ok(Extra::AuthOpen));
+        assert_eq!("load-shed".parse(), Ok(Extra::LoadShed));
         assert!("tracing".parse::<Extra>().is_err());
     }
 }

@@ -60,6 +60,17 @@
 //! counts against the call's deadline; outside limits and compression, so
 //! a refused call costs no more than its head (its body is never read).
 //!
+//! # Where a load-shed layer goes
+//!
+//! Caps on calls in flight are the operator's choice, so
+//! `grpc_layers::load_shed::ServerLoadShedLayer` (feature `load-shed` of
+//! `grpc-layers`) is not in the default chain either. Put it just inside
+//! [`ServerStatusLayer`], outside everything else (the deadline and auth
+//! layers included): a refused call then costs only the refusal, its
+//! answer passes the status layer as the response it already is, and the
+//! `DEADLINE_EXCEEDED` of a call the deadline layer ends is seen by an
+//! adaptive limit as the overload it signals.
+//!
 //! Nothing is hidden: [`default_layers`] is exactly this chain, so to
 //! reorder, drop, replace or insert a layer, write the chain out yourself:
 //!

@@ -6,6 +6,9 @@
 //!     --payload complex|BYTES --stream-msgs N
 //! ```
 //!
+//! `--bearer TOKEN` sends `authorization: Bearer TOKEN` with every call
+//! (for `bench-server --with auth`).
+//!
 //! `--runtime grpc|tokio` picks the tokio settings (default `grpc`;
 //! see [`benches::runtime::Flavor`]).
 //!
@@ -66,9 +69,10 @@ async fn unary(args: &LoadArgs, channels: Vec<Channel>) -> load::Report {
         .map(|channel| {
             let client = GreeterClient::new(channel);
             let request = request.clone();
+            let bearer = args.bearer.as_ref().map(|t| format!("Bearer {t}"));
             move || {
                 let mut client = client.clone();
-                let request = request.clone();
+                let request = with_bearer(request.clone(), bearer.as_deref());
                 async move {
                     let reply = client.say_hello(request).await.map_err(|s| s.to_string())?;
                     match reply.into_inner().response {
@@ -92,9 +96,11 @@ async fn stream(args: &LoadArgs, channels: Vec<Channel>) -> load::Report {
         .into_iter()
         .map(|channel| {
             let client = StreamerClient::new(channel);
+            let bearer = args.bearer.as_ref().map(|t| format!("Bearer {t}"));
             // prost derives `Copy` for this all-scalar message.
             move || {
                 let mut client = client.clone();
+                let request = with_bearer(request, bearer.as_deref());
                 async move { download(&mut client, request, count * size).await }
             }
         })
@@ -102,9 +108,21 @@ async fn stream(args: &LoadArgs, channels: Vec<Channel>) -> load::Report {
     load::run("ours", args, clients).await
 }
 
+/// `message` as a request, with `authorization: BEARER` if given.
+fn with_bearer<T>(message: T, bearer: Option<&str>) -> grpc_core::Request<T> {
+    let mut request = grpc_core::Request::new(message);
+    if let Some(bearer) = bearer {
+        request
+            .metadata_mut()
+            .insert("authorization", bearer)
+            .expect("a bearer token is a valid header value");
+    }
+    request
+}
+
 async fn download(
     client: &mut StreamerClient<Channel>,
-    request: DownloadRequest,
+    request: grpc_core::Request<DownloadRequest>,
     expected: u64,
 ) -> CallResult {
     let mut chunks = client

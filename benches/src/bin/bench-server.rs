@@ -16,7 +16,7 @@
 use std::net::SocketAddr;
 
 use benches::args::DEFAULT_ADDR;
-use benches::extra::{telemetry_layer, Extra};
+use benches::extra::{auth_layer, load_shed_layer, telemetry_layer, Extra};
 use benches::ours::benchstream::streamer_server::{Streamer, StreamerServer};
 use benches::ours::benchstream::{Chunk, DownloadRequest};
 use benches::ours::helloworld::greeter_server::{Greeter, GreeterServer};
@@ -26,8 +26,12 @@ use benches::stack::{default_stack, Stack};
 use benches::{chunks, runtime};
 use clap::Parser;
 use grpc_core::{Request, Response, Status};
+use grpc_layers::compression::ServerCompressionLayer;
+use grpc_layers::deadline::ServerDeadlineLayer;
+use grpc_layers::limits::ServerLimitsLayer;
+use grpc_layers::status::ServerStatusLayer;
 use grpc_server::{Router, Server};
-use tower::Layer;
+use tower::{Layer, ServiceBuilder};
 
 /// The command line of `bench-server`.
 #[derive(Debug, Parser)]
@@ -46,7 +50,10 @@ struct Args {
     #[arg(long, value_name = "grpc|tokio", default_value = "grpc")]
     runtime: Flavor,
     /// A layer to add outside the stack.
-    #[arg(long, value_name = "otel|otel-sampled-out|otel-on")]
+    #[arg(
+        long,
+        value_name = "otel|otel-sampled-out|otel-on|auth-open|auth|load-shed"
+    )]
     with: Option<Extra>,
 }
 
@@ -96,25 +103,65 @@ fn main() -> std::io::Result<()> {
             .add_service(StreamerServer::new(Download));
         let shutdown = runtime::shutdown_signal()?;
         let server = Server::new().graceful_shutdown_timeout(std::time::Duration::from_secs(2));
-        let (telemetry, _tracer, _meter) = match with.map(telemetry_layer) {
-            Some((layer, tracer, meter)) => (Some(layer), tracer, meter),
-            None => (None, None, None),
+        // One arm per extra layer: each gives the server another type. The
+        // telemetry layers go outside the stack, auth and load shedding
+        // where `grpc_server::stack` places them inside it.
+        let status = ServerStatusLayer::new;
+        let deadline = ServerDeadlineLayer::new;
+        let inside = || {
+            ServiceBuilder::new()
+                .layer(ServerLimitsLayer::new())
+                .layer(ServerCompressionLayer::new())
         };
-        match (stack, telemetry) {
+        match (stack, with) {
             (Stack::Bare, None) => server.serve_with_shutdown(listener, router, shutdown).await,
-            (Stack::Bare, Some(layer)) => {
-                let service = layer.layer(router);
-                server
-                    .serve_with_shutdown(listener, service, shutdown)
-                    .await
-            }
             (Stack::Default, None) => {
                 let service = default_stack(router);
                 server
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Default, Some(layer)) => {
+            (Stack::Bare, Some(Extra::Auth | Extra::AuthOpen)) => {
+                let service = auth_layer(with == Some(Extra::AuthOpen)).layer(router);
+                server
+                    .serve_with_shutdown(listener, service, shutdown)
+                    .await
+            }
+            (Stack::Default, Some(Extra::Auth | Extra::AuthOpen)) => {
+                let service = ServiceBuilder::new()
+                    .layer(status())
+                    .layer(deadline())
+                    .layer(auth_layer(with == Some(Extra::AuthOpen)))
+                    .service(inside().service(router));
+                server
+                    .serve_with_shutdown(listener, service, shutdown)
+                    .await
+            }
+            (Stack::Bare, Some(Extra::LoadShed)) => {
+                let service = load_shed_layer().layer(router);
+                server
+                    .serve_with_shutdown(listener, service, shutdown)
+                    .await
+            }
+            (Stack::Default, Some(Extra::LoadShed)) => {
+                let service = ServiceBuilder::new()
+                    .layer(status())
+                    .layer(load_shed_layer())
+                    .layer(deadline())
+                    .service(inside().service(router));
+                server
+                    .serve_with_shutdown(listener, service, shutdown)
+                    .await
+            }
+            (Stack::Bare, Some(otel)) => {
+                let (layer, _tracer, _meter) = telemetry_layer(otel);
+                let service = layer.layer(router);
+                server
+                    .serve_with_shutdown(listener, service, shutdown)
+                    .await
+            }
+            (Stack::Default, Some(otel)) => {
+                let (layer, _tracer, _meter) = telemetry_layer(otel);
                 let service = layer.layer(default_stack(router));
                 server
                     .serve_with_shutdown(listener, service, shutdown)
