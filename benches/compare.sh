@@ -384,8 +384,10 @@ callgrind() {
 
 # 4. (--only layers, not part of the default run) what each optional layer
 #    costs: server instructions per unary call at c=1 with the layer added
-#    outside the default stack (bench-server --with), against the default
-#    stack alone and the bare router.
+#    to the default stack (bench-server --with: telemetry outermost, auth
+#    and load shedding where grpc_server::stack places them), against the
+#    default stack alone and the bare router; load-shed-all is a refused
+#    call.
 layers() {
     step "per-layer cost: server instructions per unary call (n1=$cg_n1, n2=$cg_n2, c=1)"
     local variants=("default:--stack default" "bare:--stack bare"
@@ -394,7 +396,8 @@ layers() {
         "otel-on:--stack default --with otel-on"
         "auth-open:--stack default --with auth-open"
         "auth:--stack default --with auth"
-        "load-shed:--stack default --with load-shed")
+        "load-shed:--stack default --with load-shed"
+        "load-shed-all:--stack default --with load-shed-all")
     for entry in "${variants[@]}"; do
         local name=${entry%%:*} flags=${entry#*:}
         local i1 i2

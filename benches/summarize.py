@@ -202,7 +202,7 @@ def main(path):
     layers = {impl: d["instr_per_call"] for kind, sc, tool, impl, rnd, d in rows if kind == "layers-server"}
     if layers:
         p("### What each optional layer costs (server, instructions per unary call, c=1)\n")
-        p("Each layer added outside the default stack (`bench-server --with`); the cost is the difference to the default stack, also as a share of the bare router's call.\n")
+        p("Each layer added to the default stack (`bench-server --with`: telemetry outermost, auth and load shedding where `grpc_server::stack` places them; `load-shed-all` refuses every call, so its row is what a refused call costs); the cost is the difference to the default stack, also as a share of the bare router's call.\n")
         p("| server | instructions / call | cost of the layer | cost / bare call |")
         p("|---|---|---|---|")
         base, bare = layers.get("default"), layers.get("bare")

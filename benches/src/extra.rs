@@ -14,7 +14,9 @@
 //! - `auth`: the same layer checking [`BENCH_TOKEN`] on every call (the
 //!   load generator sends it with `--bearer`);
 //! - `load-shed`: [`ServerLoadShedLayer`] with its default cap of 1000
-//!   calls in flight (never reached by the benchmark's load).
+//!   calls in flight (never reached by the benchmark's load);
+//! - `load-shed-all`: the same layer with a cap of 0, so every call is
+//!   refused: what a shed call costs the server.
 
 use grpc_layers::auth::{BearerTokens, ServerAuthLayer};
 use grpc_layers::load_shed::ServerLoadShedLayer;
@@ -43,6 +45,8 @@ pub enum Extra {
     Auth,
     /// The load-shed layer with its default cap.
     LoadShed,
+    /// The load-shed layer refusing every call.
+    LoadShedAll,
 }
 
 /// The bearer token `--with auth` accepts.
@@ -60,9 +64,15 @@ pub fn auth_layer(open: bool) -> ServerAuthLayer<BearerTokens<&'static str>> {
     }
 }
 
-/// The load-shed layer `--with load-shed` adds.
-pub fn load_shed_layer() -> ServerLoadShedLayer {
-    ServerLoadShedLayer::new()
+/// The load-shed layer `--with load-shed` (`refuse_all: false`) or
+/// `--with load-shed-all` adds.
+pub fn load_shed_layer(refuse_all: bool) -> ServerLoadShedLayer {
+    let layer = ServerLoadShedLayer::new();
+    if refuse_all {
+        layer.max_in_flight(0)
+    } else {
+        layer
+    }
 }
 
 impl FromStr for Extra {
@@ -76,9 +86,12 @@ impl FromStr for Extra {
             "auth-open" => Ok(Extra::AuthOpen),
             "auth" => Ok(Extra::Auth),
             "load-shed" => Ok(Extra::LoadShed),
-            _ => {
-                Err("expected otel, otel-sampled-out, otel-on, auth-open, auth or load-shed".into())
-            }
+            "load-shed-all" => Ok(Extra::LoadShedAll),
+            _ => Err(concat!(
+                "expected otel, otel-sampled-out, otel-on, auth-open, auth, ",
+                "load-shed or load-shed-all"
+            )
+            .into()),
         }
     }
 }
@@ -127,7 +140,7 @@ pub fn telemetry_layer(
     Option<SdkMeterProvider>,
 ) {
     match extra {
-        Extra::Otel | Extra::AuthOpen | Extra::Auth | Extra::LoadShed => {
+        Extra::Otel | Extra::AuthOpen | Extra::Auth | Extra::LoadShed | Extra::LoadShedAll => {
             (ServerTelemetryLayer::new(), None, None)
         }
         Extra::OtelSampledOut => {
@@ -169,6 +182,7 @@ mod tests {
         assert_eq!("auth".parse(), Ok(Extra::Auth));
         assert_eq!("auth-open".parse(), Ok(Extra::AuthOpen));
         assert_eq!("load-shed".parse(), Ok(Extra::LoadShed));
+        assert_eq!("load-shed-all".parse(), Ok(Extra::LoadShedAll));
         assert!("tracing".parse::<Extra>().is_err());
     }
 }

@@ -52,7 +52,7 @@ struct Args {
     /// A layer to add outside the stack.
     #[arg(
         long,
-        value_name = "otel|otel-sampled-out|otel-on|auth-open|auth|load-shed"
+        value_name = "otel|otel-sampled-out|otel-on|auth-open|auth|load-shed|load-shed-all"
     )]
     with: Option<Extra>,
 }
@@ -137,16 +137,16 @@ fn main() -> std::io::Result<()> {
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Bare, Some(Extra::LoadShed)) => {
-                let service = load_shed_layer().layer(router);
+            (Stack::Bare, Some(Extra::LoadShed | Extra::LoadShedAll)) => {
+                let service = load_shed_layer(with == Some(Extra::LoadShedAll)).layer(router);
                 server
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Default, Some(Extra::LoadShed)) => {
+            (Stack::Default, Some(Extra::LoadShed | Extra::LoadShedAll)) => {
                 let service = ServiceBuilder::new()
                     .layer(status())
-                    .layer(load_shed_layer())
+                    .layer(load_shed_layer(with == Some(Extra::LoadShedAll)))
                     .layer(deadline())
                     .service(inside().service(router));
                 server
