@@ -33,20 +33,31 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporte
 /// One layer `--with` can add.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extra {
-    /// The telemetry layer, no SDK.
-    Otel,
-    /// The telemetry layer, every span sampled out.
-    OtelSampledOut,
-    /// The telemetry layer, spans and metrics recorded.
-    OtelOn,
-    /// The auth layer, every benchmark method open.
-    AuthOpen,
-    /// The auth layer, a bearer token checked on every call.
-    Auth,
-    /// The load-shed layer with its default cap.
-    LoadShed,
-    /// The load-shed layer refusing every call.
-    LoadShedAll,
+    /// The telemetry layer (`otel`, `otel-sampled-out`, `otel-on`).
+    Otel(Telemetry),
+    /// The auth layer: every benchmark method open (`auth-open`), or a
+    /// bearer token checked on every call (`auth`).
+    Auth {
+        /// Leave the benchmark's services open.
+        open: bool,
+    },
+    /// The load-shed layer: its default cap (`load-shed`), or a cap of 0
+    /// that refuses every call (`load-shed-all`).
+    LoadShed {
+        /// Refuse every call.
+        refuse_all: bool,
+    },
+}
+
+/// What the telemetry layer of `--with otel*` records into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Telemetry {
+    /// No SDK: the global no-op providers.
+    NoSdk,
+    /// An SDK tracer whose sampler drops every span.
+    SampledOut,
+    /// Spans and metrics recorded.
+    On,
 }
 
 /// The bearer token `--with auth` accepts.
@@ -80,13 +91,13 @@ impl FromStr for Extra {
 
     fn from_str(s: &str) -> Result<Extra, String> {
         match s {
-            "otel" => Ok(Extra::Otel),
-            "otel-sampled-out" => Ok(Extra::OtelSampledOut),
-            "otel-on" => Ok(Extra::OtelOn),
-            "auth-open" => Ok(Extra::AuthOpen),
-            "auth" => Ok(Extra::Auth),
-            "load-shed" => Ok(Extra::LoadShed),
-            "load-shed-all" => Ok(Extra::LoadShedAll),
+            "otel" => Ok(Extra::Otel(Telemetry::NoSdk)),
+            "otel-sampled-out" => Ok(Extra::Otel(Telemetry::SampledOut)),
+            "otel-on" => Ok(Extra::Otel(Telemetry::On)),
+            "auth-open" => Ok(Extra::Auth { open: true }),
+            "auth" => Ok(Extra::Auth { open: false }),
+            "load-shed" => Ok(Extra::LoadShed { refuse_all: false }),
+            "load-shed-all" => Ok(Extra::LoadShed { refuse_all: true }),
             _ => Err(concat!(
                 "expected otel, otel-sampled-out, otel-on, auth-open, auth, ",
                 "load-shed or load-shed-all"
@@ -129,28 +140,25 @@ impl PushMetricExporter for DiscardMetrics {
     }
 }
 
-/// The telemetry layer `extra` asks for, and the SDK providers it records
-/// into (kept alive by the caller for as long as the server runs); the
-/// layer with no SDK for an `extra` that is not a telemetry one.
+/// The telemetry layer `telemetry` asks for, and the SDK providers it
+/// records into (kept alive by the caller for as long as the server runs).
 pub fn telemetry_layer(
-    extra: Extra,
+    telemetry: Telemetry,
 ) -> (
     ServerTelemetryLayer,
     Option<SdkTracerProvider>,
     Option<SdkMeterProvider>,
 ) {
-    match extra {
-        Extra::Otel | Extra::AuthOpen | Extra::Auth | Extra::LoadShed | Extra::LoadShedAll => {
-            (ServerTelemetryLayer::new(), None, None)
-        }
-        Extra::OtelSampledOut => {
+    match telemetry {
+        Telemetry::NoSdk => (ServerTelemetryLayer::new(), None, None),
+        Telemetry::SampledOut => {
             let tracer = SdkTracerProvider::builder()
                 .with_sampler(Sampler::AlwaysOff)
                 .build();
             let layer = ServerTelemetryLayer::new().tracer_provider(&tracer);
             (layer, Some(tracer), None)
         }
-        Extra::OtelOn => {
+        Telemetry::On => {
             let tracer = SdkTracerProvider::builder()
                 .with_sampler(Sampler::AlwaysOn)
                 .with_batch_exporter(Discard)
@@ -176,13 +184,22 @@ mod tests {
 
     #[test]
     fn extras_parse() {
-        assert_eq!("otel".parse(), Ok(Extra::Otel));
-        assert_eq!("otel-sampled-out".parse(), Ok(Extra::OtelSampledOut));
-        assert_eq!("otel-on".parse(), Ok(Extra::OtelOn));
-        assert_eq!("auth".parse(), Ok(Extra::Auth));
-        assert_eq!("auth-open".parse(), Ok(Extra::AuthOpen));
-        assert_eq!("load-shed".parse(), Ok(Extra::LoadShed));
-        assert_eq!("load-shed-all".parse(), Ok(Extra::LoadShedAll));
+        assert_eq!("otel".parse(), Ok(Extra::Otel(Telemetry::NoSdk)));
+        assert_eq!(
+            "otel-sampled-out".parse(),
+            Ok(Extra::Otel(Telemetry::SampledOut))
+        );
+        assert_eq!("otel-on".parse(), Ok(Extra::Otel(Telemetry::On)));
+        assert_eq!("auth".parse(), Ok(Extra::Auth { open: false }));
+        assert_eq!("auth-open".parse(), Ok(Extra::Auth { open: true }));
+        assert_eq!(
+            "load-shed".parse(),
+            Ok(Extra::LoadShed { refuse_all: false })
+        );
+        assert_eq!(
+            "load-shed-all".parse(),
+            Ok(Extra::LoadShed { refuse_all: true })
+        );
         assert!("tracing".parse::<Extra>().is_err());
     }
 }

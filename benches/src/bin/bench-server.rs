@@ -5,8 +5,8 @@
 //! ```
 //!
 //! `--runtime` picks the tokio settings (default `grpc`; see
-//! [`benches::runtime::Flavor`]). `--with` adds one layer outside the
-//! stack, to measure its cost (see [`benches::extra`]).
+//! [`benches::runtime::Flavor`]). `--with` adds one layer to the stack,
+//! to measure its cost (see [`benches::extra`]).
 //!
 //! Serves `helloworld.Greeter/SayHello` (echo: `response = request.request`)
 //! and `benchstream.Streamer/Download` (exactly `count` chunks of `size`
@@ -49,7 +49,8 @@ struct Args {
     /// The tokio runtime settings.
     #[arg(long, value_name = "grpc|tokio", default_value = "grpc")]
     runtime: Flavor,
-    /// A layer to add outside the stack.
+    /// A layer to add to the stack (telemetry outermost, auth and load
+    /// shedding where `grpc_server::stack` places them).
     #[arg(
         long,
         value_name = "otel|otel-sampled-out|otel-on|auth-open|auth|load-shed|load-shed-all"
@@ -108,6 +109,8 @@ fn main() -> std::io::Result<()> {
         // where `grpc_server::stack` places them inside it.
         let status = ServerStatusLayer::new;
         let deadline = ServerDeadlineLayer::new;
+        // The default stack written out (`grpc_server::stack::default_layers`
+        // is one chain, with no place to insert a layer between its parts).
         let inside = || {
             ServiceBuilder::new()
                 .layer(ServerLimitsLayer::new())
@@ -121,46 +124,46 @@ fn main() -> std::io::Result<()> {
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Bare, Some(Extra::Auth | Extra::AuthOpen)) => {
-                let service = auth_layer(with == Some(Extra::AuthOpen)).layer(router);
+            (Stack::Bare, Some(Extra::Auth { open })) => {
+                let service = auth_layer(open).layer(router);
                 server
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Default, Some(Extra::Auth | Extra::AuthOpen)) => {
+            (Stack::Default, Some(Extra::Auth { open })) => {
                 let service = ServiceBuilder::new()
                     .layer(status())
                     .layer(deadline())
-                    .layer(auth_layer(with == Some(Extra::AuthOpen)))
+                    .layer(auth_layer(open))
                     .service(inside().service(router));
                 server
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Bare, Some(Extra::LoadShed | Extra::LoadShedAll)) => {
-                let service = load_shed_layer(with == Some(Extra::LoadShedAll)).layer(router);
+            (Stack::Bare, Some(Extra::LoadShed { refuse_all })) => {
+                let service = load_shed_layer(refuse_all).layer(router);
                 server
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Default, Some(Extra::LoadShed | Extra::LoadShedAll)) => {
+            (Stack::Default, Some(Extra::LoadShed { refuse_all })) => {
                 let service = ServiceBuilder::new()
                     .layer(status())
-                    .layer(load_shed_layer(with == Some(Extra::LoadShedAll)))
+                    .layer(load_shed_layer(refuse_all))
                     .layer(deadline())
                     .service(inside().service(router));
                 server
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Bare, Some(otel)) => {
+            (Stack::Bare, Some(Extra::Otel(otel))) => {
                 let (layer, _tracer, _meter) = telemetry_layer(otel);
                 let service = layer.layer(router);
                 server
                     .serve_with_shutdown(listener, service, shutdown)
                     .await
             }
-            (Stack::Default, Some(otel)) => {
+            (Stack::Default, Some(Extra::Otel(otel))) => {
                 let (layer, _tracer, _meter) = telemetry_layer(otel);
                 let service = layer.layer(default_stack(router));
                 server
