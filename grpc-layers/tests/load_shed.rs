@@ -271,7 +271,7 @@ async fn a_method_cap_sheds_only_that_method_with_the_configured_code() {
     let layer = ServerLoadShedLayer::new()
         .method_limit("/test.Shed/Work", 2)
         .shed_code(ShedCode::Unavailable)
-        .no_retry_pushback();
+        .retry_pushback(None);
     let server = serve(layer).await;
 
     let work = tokio::spawn({

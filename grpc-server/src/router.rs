@@ -40,7 +40,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use grpc_core::error::BoxError;
 use grpc_core::headers::is_grpc_content_type;
-use grpc_core::method::UnknownMethod;
+use grpc_core::method::{MethodPath, UnknownMethod};
 use grpc_core::{GrpcBody, GrpcMethod, Status};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
@@ -191,13 +191,16 @@ impl Router {
     }
 
     fn unimplemented(&self, path: &str) -> http::Response<GrpcBody> {
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
-        let message = match trimmed.split_once('/') {
-            Some((service, method)) if self.inner.services.contains(service) => {
-                format!("unknown method {method} for service {service}")
+        let message = match MethodPath::parse(path) {
+            Ok(path) if self.inner.services.contains(path.service()) => {
+                format!(
+                    "unknown method {} for service {}",
+                    path.method(),
+                    path.service()
+                )
             }
-            Some((service, _)) => format!("unknown service {service}"),
-            None => format!("malformed method path {path:?}"),
+            Ok(path) => format!("unknown service {}", path.service()),
+            Err(_) => format!("malformed method path {path:?}"),
         };
         let mut response = Status::unimplemented(message).into_http::<GrpcBody>();
         // Layers outside see only the path: this tells them it is not a method.

@@ -49,8 +49,8 @@ impl<A> ServerAuthLayer<A> {
     /// # Panics
     ///
     /// When `method` is not of the form `/pkg.Service/Method`.
-    pub fn method(mut self, method: &str, access: Access) -> Self {
-        Arc::make_mut(&mut self.rules).method(method, access);
+    pub fn method(mut self, method: impl AsRef<str>, access: Access) -> Self {
+        Arc::make_mut(&mut self.rules).method(method.as_ref(), access);
         self
     }
 
@@ -60,20 +60,20 @@ impl<A> ServerAuthLayer<A> {
     /// # Panics
     ///
     /// When `service` is empty or has a `/` inside.
-    pub fn service(mut self, service: &str, access: Access) -> Self {
-        Arc::make_mut(&mut self.rules).service(service, access);
+    pub fn service(mut self, service: impl AsRef<str>, access: Access) -> Self {
+        Arc::make_mut(&mut self.rules).service(service.as_ref(), access);
         self
     }
 
     /// Leaves `method` open: [`method(method, Access::open())`](Self::method).
-    pub fn open_method(self, method: &str) -> Self {
+    pub fn open_method(self, method: impl AsRef<str>) -> Self {
         self.method(method, Access::open())
     }
 
     /// Leaves every method of `service` open (`grpc.health.v1.Health`,
     /// `grpc.reflection.v1.ServerReflection`):
     /// [`service(service, Access::open())`](Self::service).
-    pub fn open_service(self, service: &str) -> Self {
+    pub fn open_service(self, service: impl AsRef<str>) -> Self {
         self.service(service, Access::open())
     }
 

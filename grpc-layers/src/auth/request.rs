@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use grpc_core::method::MethodPath;
 use grpc_transport::peer::{PeerAddr, TlsInfo};
 use http::header::AUTHORIZATION;
 use http::{Extensions, HeaderMap};
@@ -34,13 +35,17 @@ impl AuthRequest {
     /// The fully qualified service of a gRPC call (`pkg.Service`), read
     /// from the path; `None` when the path is not `/service/method`.
     pub fn service(&self) -> Option<&str> {
-        split_path(self.path()).map(|(service, _)| service)
+        MethodPath::parse(self.path())
+            .ok()
+            .map(|path| path.service())
     }
 
     /// The method name of a gRPC call (`Method`), read from the path;
     /// `None` when the path is not `/service/method`.
     pub fn method(&self) -> Option<&str> {
-        split_path(self.path()).map(|(_, method)| method)
+        MethodPath::parse(self.path())
+            .ok()
+            .map(|path| path.method())
     }
 
     /// The request headers: the call's metadata and the HTTP/2 headers.
@@ -134,13 +139,6 @@ impl AuthRequest {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Identity<T>(pub T);
-
-/// `/service/method` → `(service, method)`, both non-empty.
-pub(crate) fn split_path(path: &str) -> Option<(&str, &str)> {
-    let rest = path.strip_prefix('/')?;
-    let (service, method) = rest.rsplit_once('/')?;
-    (!service.is_empty() && !method.is_empty()).then_some((service, method))
-}
 
 /// The token of `authorization: Bearer <token>`.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {

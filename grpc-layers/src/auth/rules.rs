@@ -1,11 +1,11 @@
 //! [`Access`]: what a call to a method needs, and the per-method rules
 //! that pick it.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::request::split_path;
+use grpc_core::method::{MethodMap, MethodName};
+
 use super::AuthRequest;
 
 /// What a call needs to reach the handler: nothing, any caller the
@@ -96,19 +96,17 @@ impl fmt::Debug for Access {
 }
 
 /// The access of each call: by full method, else by service, else the
-/// default.
+/// default, in the one per-method table.
 #[derive(Clone, Debug)]
 pub(crate) struct Rules {
-    methods: HashMap<Box<str>, Access>,
-    services: HashMap<Box<str>, Access>,
+    table: MethodMap<Access>,
     default: Access,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            methods: HashMap::new(),
-            services: HashMap::new(),
+            table: MethodMap::new(),
             default: Access::authenticated(),
         }
     }
@@ -121,16 +119,9 @@ impl Rules {
     ///
     /// When `method` is not of the form `pkg.Service/Method`.
     pub(crate) fn method(&mut self, method: &str, access: Access) {
-        let path = if method.starts_with('/') {
-            method.to_owned()
-        } else {
-            format!("/{method}")
-        };
-        assert!(
-            split_path(&path).is_some(),
-            "a method rule names a full method, /pkg.Service/Method; got {method:?}"
-        );
-        self.methods.insert(path.into(), access);
+        let name = MethodName::parse_method(method)
+            .unwrap_or_else(|error| panic!("a method rule names a full method: {error}"));
+        self.table.insert(name, access);
     }
 
     /// A rule for every method of `pkg.Service`.
@@ -139,12 +130,9 @@ impl Rules {
     ///
     /// When `service` is empty or contains a `/`.
     pub(crate) fn service(&mut self, service: &str, access: Access) {
-        let name = service.trim_matches('/');
-        assert!(
-            !name.is_empty() && !name.contains('/'),
-            "a service rule names a service, pkg.Service; got {service:?}"
-        );
-        self.services.insert(name.into(), access);
+        let name = MethodName::service(service)
+            .unwrap_or_else(|error| panic!("a service rule names a service: {error}"));
+        self.table.insert(name, access);
     }
 
     pub(crate) fn set_default(&mut self, access: Access) {
@@ -153,16 +141,6 @@ impl Rules {
 
     /// The access of a call to `path`: method beats service beats default.
     pub(crate) fn access(&self, path: &str) -> &Access {
-        if !self.methods.is_empty() {
-            if let Some(access) = self.methods.get(path) {
-                return access;
-            }
-        }
-        if !self.services.is_empty() {
-            if let Some(access) = split_path(path).and_then(|(svc, _)| self.services.get(svc)) {
-                return access;
-            }
-        }
-        &self.default
+        self.table.get(path).unwrap_or(&self.default)
     }
 }

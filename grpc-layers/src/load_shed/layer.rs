@@ -1,9 +1,10 @@
 //! [`ServerLoadShedLayer`], its settings and [`ShedCode`].
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use grpc_core::method::{MethodMap, MethodName};
 use grpc_core::Code;
 use http::{HeaderMap, HeaderValue};
 use tower_layer::Layer;
@@ -35,17 +36,12 @@ impl ShedCode {
     }
 }
 
-/// `/package.Service/Method`, from that or `package.Service/Method`.
-pub(crate) fn method_path(path: &str) -> String {
-    format!("/{}", path.trim_start_matches('/'))
-}
-
 /// Everything but the limiter: plain data, from which a state is built.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) max_in_flight: usize,
-    pub(crate) services: Vec<(Box<str>, usize)>,
-    pub(crate) methods: Vec<(Box<str>, usize)>,
+    /// The service and method caps, in the one per-method table.
+    pub(crate) limits: MethodMap<usize>,
     code: ShedCode,
     pushback: Option<Duration>,
 }
@@ -54,8 +50,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_in_flight: ServerLoadShedLayer::DEFAULT_MAX_IN_FLIGHT,
-            services: Vec::new(),
-            methods: Vec::new(),
+            limits: MethodMap::new(),
             code: ShedCode::ResourceExhausted,
             pushback: Some(ServerLoadShedLayer::DEFAULT_RETRY_PUSHBACK),
         }
@@ -85,39 +80,30 @@ impl Settings {
     }
 }
 
-fn set_limit(entries: &mut Vec<(Box<str>, usize)>, key: String, limit: usize) {
-    match entries.iter_mut().find(|(k, _)| **k == *key) {
-        Some(entry) => entry.1 = limit,
-        None => entries.push((key.into_boxed_str(), limit)),
-    }
-}
-
 /// Caps the calls in flight on a server and refuses the excess at once;
 /// see the [module docs](super).
 ///
 /// A layer, its clones and every service they make share one set of caps
 /// and counters: put one layer around the router and every connection's
-/// calls count against the same limits. Configure first, then read
-/// [`stats`](Self::stats): each builder method starts a fresh state.
+/// calls count against the same limits. The setters are plain
+/// configuration; the shared state is made once, when the layer first
+/// makes a service or is asked for its [`stats`](Self::stats). A setter
+/// called after that starts a fresh state for the layer it returns, so
+/// configure first, then read the stats.
 ///
 /// | knob | default |
 /// |---|---|
 /// | [`max_in_flight`](Self::max_in_flight) | [`DEFAULT_MAX_IN_FLIGHT`](Self::DEFAULT_MAX_IN_FLIGHT) = 1000 |
 /// | [`service_limit`](Self::service_limit), [`method_limit`](Self::method_limit) | none |
 /// | [`shed_code`](Self::shed_code) | [`ShedCode::ResourceExhausted`] |
-/// | [`retry_pushback`](Self::retry_pushback) | [`DEFAULT_RETRY_PUSHBACK`](Self::DEFAULT_RETRY_PUSHBACK) = 100 ms |
+/// | [`retry_pushback`](Self::retry_pushback) | [`DEFAULT_RETRY_PUSHBACK`](Self::DEFAULT_RETRY_PUSHBACK) = 100 ms; `None` sends none |
 /// | [`adaptive`](Self::adaptive) | off: the global cap is static |
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct ServerLoadShedLayer {
     settings: Settings,
     adaptive: Option<SharedLimiter>,
-    state: Arc<State>,
-}
-
-impl Default for ServerLoadShedLayer {
-    fn default() -> Self {
-        ServerLoadShedLayer::with(Settings::default(), None)
-    }
+    /// Made once from the settings, by the first `layer` or `stats`.
+    state: Arc<OnceLock<Arc<State>>>,
 }
 
 impl ServerLoadShedLayer {
@@ -135,71 +121,78 @@ impl ServerLoadShedLayer {
         ServerLoadShedLayer::default()
     }
 
-    fn with(settings: Settings, adaptive: Option<SharedLimiter>) -> Self {
-        let state = Arc::new(State::new(&settings, adaptive.clone()));
-        ServerLoadShedLayer {
-            settings,
-            adaptive,
-            state,
-        }
+    /// The settings changed: the layer it returns gets a state of its own.
+    fn configure(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(&mut self.settings);
+        self.state = Arc::default();
+        self
     }
 
-    fn rebuild(self) -> Self {
-        ServerLoadShedLayer::with(self.settings, self.adaptive)
+    fn state(&self) -> &Arc<State> {
+        self.state
+            .get_or_init(|| Arc::new(State::new(&self.settings, self.adaptive.clone())))
     }
 
     /// Caps the calls in flight over the whole server (default 1000). With
     /// 0 every call is refused. Not used while an [adaptive](Self::adaptive)
     /// limit is set: that limit is the global cap then.
-    pub fn max_in_flight(mut self, limit: usize) -> Self {
-        self.settings.max_in_flight = limit;
-        self.rebuild()
+    pub fn max_in_flight(self, limit: usize) -> Self {
+        self.configure(|settings| settings.max_in_flight = limit)
     }
 
     /// Caps the calls in flight to one service, e.g. `"helloworld.Greeter"`
     /// (slashes around the name are ignored), on top of the global cap.
     /// Setting it again replaces it; 0 refuses every call to the service.
-    pub fn service_limit(mut self, service: impl AsRef<str>, limit: usize) -> Self {
-        let name = service.as_ref().trim_matches('/').to_owned();
-        set_limit(&mut self.settings.services, name, limit);
-        self.rebuild()
+    ///
+    /// # Panics
+    ///
+    /// When `service` is empty or has a `/` inside
+    /// ([`MethodName::service`]).
+    pub fn service_limit(self, service: impl AsRef<str>, limit: usize) -> Self {
+        let name = MethodName::service(service.as_ref())
+            .unwrap_or_else(|error| panic!("a service cap names a service: {error}"));
+        self.configure(|settings| {
+            settings.limits.insert(name, limit);
+        })
     }
 
     /// Caps the calls in flight to one method, by its path
     /// `"/package.Service/Method"` (the leading slash may be left out), on
     /// top of the global and the service caps. A call counts against each
     /// cap that applies to it, and is refused if any of them is full.
-    /// Setting it again replaces it; 0 refuses every call to the method. A
-    /// path that is not `/service/method` matches no call.
-    pub fn method_limit(mut self, path: impl AsRef<str>, limit: usize) -> Self {
-        set_limit(
-            &mut self.settings.methods,
-            method_path(path.as_ref()),
-            limit,
-        );
-        self.rebuild()
+    /// Setting it again replaces it; 0 refuses every call to the method.
+    ///
+    /// # Panics
+    ///
+    /// When `path` is not of the form `/package.Service/Method`
+    /// ([`MethodName::parse_method`]).
+    pub fn method_limit(self, path: impl AsRef<str>, limit: usize) -> Self {
+        let name = MethodName::parse_method(path.as_ref())
+            .unwrap_or_else(|error| panic!("a method cap names a full method: {error}"));
+        self.configure(|settings| {
+            settings.limits.insert(name, limit);
+        })
     }
 
     /// The status refused calls get (default `RESOURCE_EXHAUSTED`).
-    pub fn shed_code(mut self, code: ShedCode) -> Self {
-        self.settings.code = code;
-        self.rebuild()
+    pub fn shed_code(self, code: ShedCode) -> Self {
+        self.configure(|settings| settings.code = code)
     }
 
     /// The `grpc-retry-pushback-ms` refusals carry (default 100 ms): a
     /// client that retries by gRFC A6 waits exactly this long before its
     /// next attempt, in place of its own backoff. Sent in whole
-    /// milliseconds (rounded down), at most `i32::MAX`.
-    pub fn retry_pushback(mut self, pushback: Duration) -> Self {
-        self.settings.pushback = Some(pushback);
-        self.rebuild()
+    /// milliseconds (rounded down), at most `i32::MAX`. With `None`,
+    /// refusals carry none and clients fall back on their own backoff.
+    pub fn retry_pushback(self, pushback: impl Into<Option<Duration>>) -> Self {
+        let pushback = pushback.into();
+        self.configure(|settings| settings.pushback = pushback)
     }
 
-    /// Refusals carry no `grpc-retry-pushback-ms`: clients fall back on
-    /// their own backoff.
-    pub fn no_retry_pushback(mut self) -> Self {
-        self.settings.pushback = None;
-        self.rebuild()
+    /// Refusals carry no `grpc-retry-pushback-ms`.
+    #[deprecated(note = "use `retry_pushback(None)`")]
+    pub fn no_retry_pushback(self) -> Self {
+        self.retry_pushback(None)
     }
 
     /// Lets `limit` move the global cap from what finished calls show (off
@@ -212,14 +205,14 @@ impl ServerLoadShedLayer {
     /// feeds the limiter under a lock.
     pub fn adaptive(mut self, limit: impl AdaptiveLimit) -> Self {
         self.adaptive = Some(Arc::new(Mutex::new(Box::new(limit))));
-        self.rebuild()
+        self.configure(|_| {})
     }
 
     /// The counters of this layer and every service it made: calls in
     /// flight, admitted, refused, and the current limit.
     pub fn stats(&self) -> LoadShedStats {
         LoadShedStats {
-            state: Arc::clone(&self.state),
+            state: Arc::clone(self.state()),
         }
     }
 }
@@ -228,7 +221,7 @@ impl<S> Layer<S> for ServerLoadShedLayer {
     type Service = ServerLoadShed<S>;
 
     fn layer(&self, inner: S) -> ServerLoadShed<S> {
-        ServerLoadShed::with_state(inner, Arc::clone(&self.state))
+        ServerLoadShed::with_state(inner, Arc::clone(self.state()))
     }
 }
 
@@ -237,7 +230,7 @@ impl fmt::Debug for ServerLoadShedLayer {
         f.debug_struct("ServerLoadShedLayer")
             .field("settings", &self.settings)
             .field("adaptive", &self.adaptive.is_some())
-            .field("state", &self.state)
+            .field("state", &self.state.get())
             .finish()
     }
 }

@@ -130,7 +130,7 @@
 //!
 //! | what | answer |
 //! |---|---|
-//! | a cap is full | trailers-only `RESOURCE_EXHAUSTED` (or `UNAVAILABLE`, [`shed_code`](ServerLoadShedLayer::shed_code)), `grpc-message` naming the cap ("load shed: /pkg.Service/Method is at its limit of 5 calls in flight; retry after 100 ms"), `grpc-retry-pushback-ms: 100` unless [changed](ServerLoadShedLayer::retry_pushback) or [left out](ServerLoadShedLayer::no_retry_pushback) |
+//! | a cap is full | trailers-only `RESOURCE_EXHAUSTED` (or `UNAVAILABLE`, [`shed_code`](ServerLoadShedLayer::shed_code)), `grpc-message` naming the cap ("load shed: /pkg.Service/Method is at its limit of 5 calls in flight; retry after 100 ms"), `grpc-retry-pushback-ms: 100` unless [changed](ServerLoadShedLayer::retry_pushback) or left out with `retry_pushback(None)` |
 //!
 //! The inner service's errors pass through unchanged.
 //!

@@ -6,12 +6,12 @@
 //! other data, and each one's read-modify-writes are totally ordered on
 //! their own, which is all a cap needs.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use grpc_core::method::{MethodMap, MethodName};
 use grpc_core::{Code, Status};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -74,8 +74,8 @@ pub(crate) struct State {
     global: Scope,
     /// Service scopes, then method scopes.
     scopes: Box<[Scope]>,
-    services: HashMap<Box<str>, usize>,
-    methods: HashMap<Box<str>, usize>,
+    /// The index in `scopes` of each service and method cap.
+    index: MethodMap<usize>,
     served: AtomicU64,
     shed: AtomicU64,
     adaptive: Option<SharedLimiter>,
@@ -101,23 +101,21 @@ impl State {
             }
         };
         let mut scopes = Vec::new();
-        let mut services = HashMap::new();
-        for (name, limit) in &settings.services {
-            let message = format!("service {name} is at its limit of {limit} calls in flight");
-            services.insert(name.clone(), scopes.len());
-            scopes.push(Scope::new(*limit, refusal(message)));
-        }
-        let mut methods = HashMap::new();
-        for (path, limit) in &settings.methods {
-            let message = format!("{path} is at its limit of {limit} calls in flight");
-            methods.insert(path.clone(), scopes.len());
+        let mut index = MethodMap::new();
+        for (name, limit) in settings.limits.iter() {
+            let message = match &name {
+                MethodName::Service(service) => {
+                    format!("service {service} is at its limit of {limit} calls in flight")
+                }
+                name => format!("{name} is at its limit of {limit} calls in flight"),
+            };
+            index.insert(name, scopes.len());
             scopes.push(Scope::new(*limit, refusal(message)));
         }
         State {
             global,
             scopes: scopes.into_boxed_slice(),
-            services,
-            methods,
+            index,
             served: AtomicU64::new(0),
             shed: AtomicU64::new(0),
             adaptive,
@@ -131,14 +129,14 @@ impl State {
         let Some(in_flight) = self.global.try_acquire() else {
             return Err(self.refuse(&self.global));
         };
-        let service = self.service_of(path);
+        let service = self.index.service_entry(path).copied();
         if let Some(i) = service {
             if self.scopes[i].try_acquire().is_none() {
                 self.global.release();
                 return Err(self.refuse(&self.scopes[i]));
             }
         }
-        let method = self.method_of(path);
+        let method = self.index.method_entry(path).copied();
         if let Some(i) = method {
             if self.scopes[i].try_acquire().is_none() {
                 if let Some(s) = service {
@@ -169,21 +167,6 @@ impl State {
         scope.refusal.clone()
     }
 
-    fn service_of(&self, path: &str) -> Option<usize> {
-        if self.services.is_empty() {
-            return None;
-        }
-        let (service, _method) = path.strip_prefix('/')?.rsplit_once('/')?;
-        self.services.get(service).copied()
-    }
-
-    fn method_of(&self, path: &str) -> Option<usize> {
-        if self.methods.is_empty() {
-            return None;
-        }
-        self.methods.get(path).copied()
-    }
-
     fn learn(&self, sample: &Sample) {
         if let Some(limiter) = &self.adaptive {
             let limit = lock(limiter).update(sample);
@@ -203,8 +186,7 @@ impl fmt::Debug for State {
             .field("in_flight", &self.global.in_flight.load(Relaxed))
             .field("limit", &self.global.limit.load(Relaxed))
             .field("adaptive", &self.adaptive.is_some())
-            .field("services", &self.services.len())
-            .field("methods", &self.methods.len())
+            .field("caps", &self.scopes.len())
             .finish()
     }
 }
@@ -324,8 +306,7 @@ impl LoadShedStats {
     /// [`service_limit`](super::ServerLoadShedLayer::service_limit), by the
     /// same name; `None` for a service without one.
     pub fn service(&self, name: &str) -> Option<ScopeStats> {
-        let name = name.trim_matches('/');
-        let i = *self.state.services.get(name)?;
+        let i = *self.state.index.entry(&MethodName::service(name).ok()?)?;
         Some(self.state.scopes[i].stats())
     }
 
@@ -333,8 +314,10 @@ impl LoadShedStats {
     /// [`method_limit`](super::ServerLoadShedLayer::method_limit), by the
     /// same path; `None` for a method without one.
     pub fn method(&self, path: &str) -> Option<ScopeStats> {
-        let path = super::layer::method_path(path);
-        let i = *self.state.methods.get(path.as_str())?;
+        let i = *self
+            .state
+            .index
+            .entry(&MethodName::parse_method(path).ok()?)?;
         Some(self.state.scopes[i].stats())
     }
 }

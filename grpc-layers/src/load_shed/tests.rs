@@ -260,7 +260,7 @@ async fn the_code_and_the_pushback_are_configurable() {
     let (mut service, _h) = mocked(
         ServerLoadShedLayer::new()
             .max_in_flight(0)
-            .no_retry_pushback(),
+            .retry_pushback(None),
     );
     let response = ready_now(start(&mut service, SAY_HELLO)).unwrap();
     assert_eq!(header(response.headers(), "grpc-status"), Some("8"));

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
+use grpc_core::method::MethodPath;
 use opentelemetry::{StringValue, Value};
 
 use super::semconv::GRPC;
@@ -51,10 +52,7 @@ impl Method {
                 };
             }
         }
-        let well_formed = path.starts_with('/')
-            && trimmed.split_once('/').is_some_and(|(service, method)| {
-                !service.is_empty() && !method.is_empty() && !method.contains('/')
-            });
+        let well_formed = MethodPath::parse(path).is_ok();
         Method {
             name: Name::Fresh(Arc::from(trimmed)),
             well_formed,

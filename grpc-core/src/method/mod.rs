@@ -1,6 +1,15 @@
-//! [`GrpcMethod`]: which service and method a call is for, as a request
-//! extension; [`UnknownMethod`]: the mark of a router's answer to a call
-//! for a method it does not serve, as a response extension.
+//! The vocabulary of a call's method: [`MethodPath`], the one parser of
+//! `/package.Service/Method`; [`MethodName`], what a per-method setting
+//! names; [`MethodMap`], the per-method table with service-config
+//! precedence; [`GrpcMethod`], which service and method a call is for, as a
+//! request extension; [`UnknownMethod`], the mark of a router's answer to a
+//! call for a method it does not serve, as a response extension.
+
+mod map;
+mod path;
+
+pub use map::MethodMap;
+pub use path::{InvalidMethodName, MethodName, MethodPath};
 
 /// The fully qualified service name and the method name of a call.
 ///
