@@ -267,7 +267,24 @@ impl Status {
     /// `content-type: application/grpc`, the status in the header block and an
     /// empty body (so the stream ends with the headers).
     pub fn into_http<B: Default>(self) -> http::Response<B> {
-        let mut response = http::Response::new(B::default());
+        self.into_http_with(B::default())
+    }
+
+    /// A trailers-only response carrying this status, over `empty`: a body
+    /// that ends at once. This is the one refusal path of the layers: each
+    /// passes the empty state of its own response body, so none needs
+    /// `ResBody: Default`.
+    ///
+    /// ```
+    /// use grpc_core::Status;
+    ///
+    /// let response = Status::unauthenticated("no token").into_http_with(());
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.headers()["grpc-status"], "16");
+    /// assert_eq!(response.headers()["content-type"], "application/grpc");
+    /// ```
+    pub fn into_http_with<B>(self, empty: B) -> http::Response<B> {
+        let mut response = http::Response::new(empty);
         let headers = response.headers_mut();
         headers.insert(http::header::CONTENT_TYPE, crate::headers::APPLICATION_GRPC);
         self.add_to_headers(headers);

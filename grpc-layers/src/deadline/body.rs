@@ -1,6 +1,7 @@
-//! Response bodies cut at the deadline: [`ServerDeadlineBody`] ends the
-//! stream with a `DEADLINE_EXCEEDED` status, [`ClientDeadlineBody`] with a
-//! [`DeadlineExceeded`] error.
+//! Response bodies cut at the deadline: [`ServerDeadlineBody`] and
+//! [`ClientDeadlineBody`] both end the stream with trailers carrying
+//! `DEADLINE_EXCEEDED`, so any gRPC reader above (ours, tonic's) reads
+//! that code.
 //!
 //! The deadline is checked against the clock before the inner body is
 //! polled, so a stream that always has a message ready still stops at the
@@ -8,6 +9,11 @@
 //! unary response (one frame, never waiting) costs a clock read, not a timer.
 //! At the deadline the inner body is dropped at once: on the server that
 //! drops the handler's stream, on the client it resets the HTTP/2 stream.
+//!
+//! The deadline wins its own race: when the inner body ends (with trailers
+//! or an error) at a moment the deadline has passed, as an inner transport
+//! that armed its own timer from `grpc-timeout` would, the body still ends
+//! with `DEADLINE_EXCEEDED`.
 //!
 //! A body cut in the middle of a message (possible only when the inner
 //! body does not yield whole messages) leaves the peer a partial message
@@ -20,25 +26,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use grpc_core::deadline::Deadline;
-use grpc_core::{BoxError, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::error::{display_timeout, DeadlineExceeded};
+use super::error::{exceeded_on_client, exceeded_on_server};
 use super::future::Timer;
 use super::propagate;
-
-/// The status a server answers with when a call's deadline passed.
-pub(crate) fn exceeded_on_server(timeout: Duration) -> Status {
-    if timeout.is_zero() {
-        Status::deadline_exceeded("deadline exceeded: the deadline passed before the call arrived")
-    } else {
-        Status::deadline_exceeded(format!(
-            "deadline exceeded: the server stopped the call after {}",
-            display_timeout(timeout)
-        ))
-    }
-}
 
 /// A timed body cuts its size hint's lower bound: it may end early.
 fn cut_hint(inner: SizeHint) -> SizeHint {
@@ -156,6 +149,12 @@ impl<B: Body> Kind<B> {
                     }
                     return Ok(Poll::Pending);
                 }
+                if ends(&poll) && timer.is_expired() {
+                    // The inner body ended as the deadline passed (its own
+                    // timer, maybe): the deadline is what ended the call.
+                    self.set(Kind::Done);
+                    return Err(timeout);
+                }
                 poll
             }
         };
@@ -166,12 +165,13 @@ impl<B: Body> Kind<B> {
     }
 }
 
-/// Whether a frame is the inner body's last (trailers end a body).
+/// Whether a frame is the inner body's last (trailers or an error end a
+/// body).
 fn ends<D, E>(poll: &Poll<Option<Result<Frame<D>, E>>>) -> bool {
     match poll {
-        Poll::Ready(None) => true,
+        Poll::Ready(None) | Poll::Ready(Some(Err(_))) => true,
         Poll::Ready(Some(Ok(frame))) => frame.is_trailers(),
-        _ => false,
+        Poll::Pending => false,
     }
 }
 
@@ -189,10 +189,17 @@ impl<B> ServerDeadlineBody<B> {
     }
 }
 
+impl<B> ServerDeadlineBody<B> {
+    /// The empty body of a trailers-only answer.
+    pub(crate) fn empty() -> Self {
+        ServerDeadlineBody { kind: Kind::Done }
+    }
+}
+
 /// An empty body: what a trailers-only response carries.
 impl<B> Default for ServerDeadlineBody<B> {
     fn default() -> Self {
-        ServerDeadlineBody { kind: Kind::Done }
+        ServerDeadlineBody::empty()
     }
 }
 
@@ -233,8 +240,8 @@ impl<B> fmt::Debug for ServerDeadlineBody<B> {
 
 pin_project! {
     /// Response body of [`ClientDeadline`](super::ClientDeadline): the inner
-    /// body until the deadline, then a [`DeadlineExceeded`] error; see the
-    /// [module docs](self).
+    /// body until the deadline, then trailers with `grpc-status: 4`
+    /// (`DEADLINE_EXCEEDED`); see the [module docs](self).
     pub struct ClientDeadlineBody<B> {
         #[pin]
         kind: Kind<B>,
@@ -253,24 +260,28 @@ impl<B> ClientDeadlineBody<B> {
             kind: Kind::timed(inner, deadline, timeout),
         }
     }
+
+    /// The empty body of a trailers-only answer.
+    pub(crate) fn empty() -> Self {
+        ClientDeadlineBody { kind: Kind::Done }
+    }
 }
 
-impl<B> Body for ClientDeadlineBody<B>
-where
-    B: Body,
-    B::Error: Into<BoxError>,
-{
+impl<B: Body> Body for ClientDeadlineBody<B> {
     type Data = B::Data;
-    type Error = BoxError;
+    type Error = B::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         match self.project().kind.poll_inner(cx, false) {
-            Ok(poll) => poll.map(|frame| frame.map(|result| result.map_err(Into::into))),
+            Ok(poll) => poll,
             // The inner body is dropped, which resets the HTTP/2 stream.
-            Err(timeout) => Poll::Ready(Some(Err(DeadlineExceeded::after(timeout).into()))),
+            Err(timeout) => {
+                let trailers = exceeded_on_client(timeout).to_headers();
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
         }
     }
 

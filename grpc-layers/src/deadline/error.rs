@@ -1,72 +1,32 @@
-//! [`DeadlineExceeded`]: the client side's error when a call's deadline passes.
+//! The statuses of a call whose deadline passed, on each side, and how a
+//! timeout reads in their messages.
 
-use std::error::Error;
-use std::fmt;
 use std::time::Duration;
 
 use grpc_core::Status;
 
-/// A call's deadline passed on the client side: before the call was sent,
-/// while waiting for the response head, or while reading the response body.
-///
-/// Its [`source`](Error::source) is the [`Status`] it stands for
-/// (`DEADLINE_EXCEEDED`), so [`Status::from_error`] and
-/// `grpc_client::status::status_from_error` turn it into that status
-/// without knowing this type; `Status::from(err)` does the same.
-#[derive(Clone)]
-pub struct DeadlineExceeded {
-    status: Status,
-}
-
-impl DeadlineExceeded {
-    /// The deadline had already passed when the call was made.
-    pub(crate) fn before_sending() -> DeadlineExceeded {
-        DeadlineExceeded {
-            status: Status::deadline_exceeded(
-                "deadline exceeded: the deadline passed before the call was sent",
-            ),
-        }
-    }
-
-    /// No complete response within `timeout`.
-    pub(crate) fn after(timeout: Duration) -> DeadlineExceeded {
-        DeadlineExceeded {
-            status: Status::deadline_exceeded(format!(
-                "deadline exceeded: the call did not finish within {}",
-                display_timeout(timeout)
-            )),
-        }
-    }
-
-    /// The status this error stands for: `DEADLINE_EXCEEDED`.
-    pub fn status(&self) -> &Status {
-        &self.status
+/// The status a server answers with when a call's deadline passed.
+pub(crate) fn exceeded_on_server(timeout: Duration) -> Status {
+    if timeout.is_zero() {
+        Status::deadline_exceeded("deadline exceeded: the deadline passed before the call arrived")
+    } else {
+        Status::deadline_exceeded(format!(
+            "deadline exceeded: the server stopped the call after {}",
+            display_timeout(timeout)
+        ))
     }
 }
 
-impl fmt::Debug for DeadlineExceeded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DeadlineExceeded")
-            .field(&self.status.message())
-            .finish()
-    }
-}
-
-impl fmt::Display for DeadlineExceeded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.status.message())
-    }
-}
-
-impl Error for DeadlineExceeded {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&self.status)
-    }
-}
-
-impl From<DeadlineExceeded> for Status {
-    fn from(err: DeadlineExceeded) -> Status {
-        err.status
+/// The status a client call ends with when its deadline passed: before it
+/// was sent (`timeout` zero), or after `timeout`.
+pub(crate) fn exceeded_on_client(timeout: Duration) -> Status {
+    if timeout.is_zero() {
+        Status::deadline_exceeded("deadline exceeded: the deadline passed before the call was sent")
+    } else {
+        Status::deadline_exceeded(format!(
+            "deadline exceeded: the call did not finish within {}",
+            display_timeout(timeout)
+        ))
     }
 }
 

@@ -2,8 +2,15 @@
 //! [`ClientDeadline`](super::ClientDeadline).
 //!
 //! Each keeps its timer inside, so dropping the future cancels it. The
-//! inner future is polled first: a response that is ready when the deadline
-//! passes is still delivered (its body is then cut at the deadline).
+//! inner future is polled first: on the server, a response that is ready
+//! when the deadline passes is still delivered (its body is then cut at the
+//! deadline). On the client the deadline wins its own race: whatever the
+//! inner service answers once the deadline has passed (an inner transport
+//! that armed its own timer from `grpc-timeout` fails at that instant too),
+//! the call ends with `DEADLINE_EXCEEDED`.
+//!
+//! Both answer a passed deadline with a trailers-only response, never an
+//! error: any gRPC client above reads the code from it.
 
 use std::fmt;
 use std::future::Future;
@@ -13,12 +20,12 @@ use std::time::Duration;
 
 use grpc_core::deadline::Deadline;
 use grpc_core::headers::GRPC_STATUS;
-use grpc_core::{BoxError, Status};
+use grpc_core::Status;
 use pin_project_lite::pin_project;
 use tokio::time::{sleep_until, Instant, Sleep};
 
-use super::body::{exceeded_on_server, ClientDeadlineBody, ServerDeadlineBody};
-use super::error::DeadlineExceeded;
+use super::body::{ClientDeadlineBody, ServerDeadlineBody};
+use super::error::{exceeded_on_client, exceeded_on_server};
 use super::propagate;
 
 pin_project! {
@@ -155,7 +162,7 @@ where
         };
         // Drop the inner future now: that is what stops the handler.
         self.project().kind.set(ServerKind::Answer { status: None });
-        Poll::Ready(Ok(status.into_http()))
+        Poll::Ready(Ok(status.into_http_with(ServerDeadlineBody::empty())))
     }
 }
 
@@ -194,8 +201,8 @@ pin_project! {
             deadline: Deadline,
             timeout: Duration,
         },
-        // Failing without (or no longer) running the inner service.
-        Failed { error: Option<BoxError> },
+        // Answering without (or no longer) running the inner service.
+        Answer { status: Option<Status> },
     }
 }
 
@@ -217,9 +224,11 @@ impl<F> ClientResponseFuture<F> {
         }
     }
 
-    pub(crate) fn failed(error: BoxError) -> Self {
+    pub(crate) fn answer(status: Status) -> Self {
         ClientResponseFuture {
-            kind: ClientKind::Failed { error: Some(error) },
+            kind: ClientKind::Answer {
+                status: Some(status),
+            },
         }
     }
 }
@@ -227,14 +236,13 @@ impl<F> ClientResponseFuture<F> {
 impl<F, B, E> Future for ClientResponseFuture<F>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
-    E: Into<BoxError>,
 {
-    type Output = Result<http::Response<ClientDeadlineBody<B>>, BoxError>;
+    type Output = Result<http::Response<ClientDeadlineBody<B>>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let error = match self.as_mut().project().kind.project() {
+        let status = match self.as_mut().project().kind.project() {
             ClientKindProj::Passthrough { inner } => {
-                let response = ready!(inner.poll(cx)).map_err(Into::into)?;
+                let response = ready!(inner.poll(cx))?;
                 return Poll::Ready(Ok(response.map(ClientDeadlineBody::passthrough)));
             }
             ClientKindProj::Timed {
@@ -243,26 +251,34 @@ where
                 deadline,
                 timeout,
             } => {
-                if let Poll::Ready(result) = inner.poll(cx) {
-                    let response = result.map_err(Into::into)?;
-                    let response = if is_trailers_only(&response) {
-                        response.map(ClientDeadlineBody::passthrough)
-                    } else {
-                        let (deadline, timeout) = (*deadline, *timeout);
-                        response.map(|body| ClientDeadlineBody::timed(body, deadline, timeout))
-                    };
-                    return Poll::Ready(Ok(response));
+                let timeout = *timeout;
+                match inner.poll(cx) {
+                    // Whatever came back as the deadline passed, the
+                    // deadline is what ended the call.
+                    Poll::Ready(_) if timer.is_expired() => exceeded_on_client(timeout),
+                    Poll::Ready(result) => {
+                        let response = result?;
+                        let response = if is_trailers_only(&response) {
+                            response.map(ClientDeadlineBody::passthrough)
+                        } else {
+                            let deadline = *deadline;
+                            response.map(|body| ClientDeadlineBody::timed(body, deadline, timeout))
+                        };
+                        return Poll::Ready(Ok(response));
+                    }
+                    Poll::Pending => {
+                        ready!(timer.poll_expired(cx));
+                        exceeded_on_client(timeout)
+                    }
                 }
-                ready!(timer.poll_expired(cx));
-                DeadlineExceeded::after(*timeout).into()
             }
-            ClientKindProj::Failed { error } => error
+            ClientKindProj::Answer { status } => status
                 .take()
                 .expect("ClientResponseFuture polled after completion"),
         };
         // Drop the inner future now: that resets the HTTP/2 stream.
-        self.project().kind.set(ClientKind::Failed { error: None });
-        Poll::Ready(Err(error))
+        self.project().kind.set(ClientKind::Answer { status: None });
+        Poll::Ready(Ok(status.into_http_with(ClientDeadlineBody::empty())))
     }
 }
 
@@ -271,7 +287,7 @@ impl<F> fmt::Debug for ClientResponseFuture<F> {
         let state = match &self.kind {
             ClientKind::Passthrough { .. } => "passthrough",
             ClientKind::Timed { .. } => "timed",
-            ClientKind::Failed { .. } => "failed",
+            ClientKind::Answer { .. } => "answer",
         };
         f.debug_struct("ClientResponseFuture")
             .field("state", &state)

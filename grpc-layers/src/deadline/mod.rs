@@ -66,8 +66,14 @@
 //!   in the request extensions (or a `grpc-timeout` header already set), else
 //!   the layer's default, narrowed by the propagated one. It sends the time
 //!   left as `grpc-timeout` and enforces the deadline locally over the
-//!   response head and body, failing with [`DeadlineExceeded`]. A typed
-//!   call carries its extensions to the layer:
+//!   response head and body, answering a passed deadline as a server
+//!   would: a trailers-only `DEADLINE_EXCEEDED`, or `DEADLINE_EXCEEDED`
+//!   trailers mid-body, so any gRPC client above it (ours, tonic's) reads
+//!   the code. Its own deadline wins the race: once it has passed, the call
+//!   ends with `DEADLINE_EXCEEDED` whatever the inner service answers in the
+//!   same instant (tonic's `Channel` arms a timer of its own from the
+//!   `grpc-timeout` we send, and fails with `CANCELLED` when it fires). A
+//!   typed call carries its extensions to the layer:
 //!
 //! ```
 //! # use std::time::Duration;
@@ -99,14 +105,15 @@
 //! | malformed `grpc-timeout` | server | trailers-only `INTERNAL` ("malformed grpc-timeout …"), the inner service is not called |
 //! | deadline passed before the response head | server | trailers-only `DEADLINE_EXCEEDED` |
 //! | deadline passed while streaming the response | server | the body ends with `DEADLINE_EXCEEDED` trailers |
-//! | deadline passed before sending, before the head, or mid-body | client | `Err(`[`DeadlineExceeded`]`)`, which maps to `DEADLINE_EXCEEDED` |
-//! | malformed `grpc-timeout` set on an outgoing request | client | `Err(Status)` with `INTERNAL`, nothing is sent |
+//! | deadline passed before sending or before the head | client | trailers-only `DEADLINE_EXCEEDED`; nothing is sent, or the inner future is dropped (resetting the stream) |
+//! | deadline passed while streaming the response | client | the body ends with `DEADLINE_EXCEEDED` trailers; the inner body is dropped |
+//! | malformed `grpc-timeout` set on an outgoing request | client | trailers-only `INTERNAL`, nothing is sent |
 //!
 //! A malformed `grpc-timeout` is `INTERNAL` as in grpc-go: the header is
 //! set by the peer's gRPC library, not by the application, so a bad one is a
-//! bug there rather than a bad argument. The server side keeps the inner
-//! service's error type; the client side's error is a
-//! [`BoxError`](grpc_core::BoxError).
+//! bug there rather than a bad argument. Both sides keep the inner
+//! service's error type and body error type: an `Err` is always the inner
+//! transport's.
 //!
 //! # Differences from `tower::timeout`
 //!
@@ -135,7 +142,6 @@ mod service;
 mod tests;
 
 pub use body::{ClientDeadlineBody, ServerDeadlineBody};
-pub use error::DeadlineExceeded;
 pub use grpc_core::deadline::Deadline;
 pub use layer::{ClientDeadlineLayer, ServerDeadlineLayer};
 pub use propagate::{current, inherit, scope, Scoped};

@@ -6,11 +6,12 @@ use std::time::Duration;
 use grpc_core::deadline::Deadline;
 use grpc_core::headers::GRPC_TIMEOUT;
 use grpc_core::timeout::{format_timeout, parse_timeout};
-use grpc_core::{BoxError, Status};
+use grpc_core::Status;
 use http::HeaderValue;
 use tokio::time::Instant;
 use tower_service::Service;
 
+use super::error::{exceeded_on_client, exceeded_on_server};
 use super::future::{ClientResponseFuture, ServerResponseFuture};
 use super::layer::{ClientConfig, ClientDeadlineLayer, ServerConfig, ServerDeadlineLayer};
 use super::propagate::{self, earliest};
@@ -74,7 +75,7 @@ where
         };
         let timeout = deadline.remaining_at(now.into_std());
         if timeout.is_zero() {
-            return ServerResponseFuture::answer(super::body::exceeded_on_server(timeout));
+            return ServerResponseFuture::answer(exceeded_on_server(timeout));
         }
         request.extensions_mut().insert(deadline);
         // `call` may already do the work (a proxy sends its request here), so
@@ -103,14 +104,13 @@ impl<S> ClientDeadline<S> {
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ClientDeadline<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Error: Into<BoxError>,
 {
     type Response = http::Response<ClientDeadlineBody<ResBody>>;
-    type Error = BoxError;
+    type Error = S::Error;
     type Future = ClientResponseFuture<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
@@ -125,7 +125,7 @@ where
                         "the request carries a malformed grpc-timeout {:?}: {err}",
                         String::from_utf8_lossy(value.as_bytes())
                     ));
-                    return ClientResponseFuture::failed(status.into());
+                    return ClientResponseFuture::answer(status);
                 }
             }
         }
@@ -145,7 +145,7 @@ where
         let timeout = deadline.remaining_at(now);
         if timeout.is_zero() {
             // Not worth sending: the server would refuse it on arrival.
-            return ClientResponseFuture::failed(super::DeadlineExceeded::before_sending().into());
+            return ClientResponseFuture::answer(exceeded_on_client(Duration::ZERO));
         }
         let value = HeaderValue::try_from(format_timeout(timeout))
             .expect("digits and a unit letter are a valid header value");

@@ -8,7 +8,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use grpc_core::deadline::Deadline;
-use grpc_core::status::find_in_chain;
 use grpc_core::{BoxError, Code, GrpcBody, Status};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
@@ -520,12 +519,18 @@ async fn a_malformed_outgoing_grpc_timeout_fails_the_call_before_sending() {
         mock::spawn_layer::<Request, Response, _>(ClientDeadlineLayer::new());
     handle.allow(1);
     assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
-    let err = service
-        .call(request_with_timeout(b"soon"))
-        .await
-        .unwrap_err();
-    assert_eq!(Status::from_error(err).code(), Code::Internal);
+    let response = service.call(request_with_timeout(b"soon")).await.unwrap();
+    let status = head_status(&response);
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+    assert!(response.into_body().is_end_stream(), "trailers-only");
     assert!(handle.poll_request().is_pending());
+}
+
+/// The status a trailers-only response carries in its head.
+fn head_status<B>(response: &http::Response<B>) -> Status {
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/grpc");
+    Status::from_headers(response.headers()).expect("a trailers-only response")
 }
 
 #[tokio::test(start_paused = true)]
@@ -561,7 +566,7 @@ async fn the_propagated_deadline_narrows_a_longer_one_but_not_a_shorter_one() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_late_response_head_fails_with_deadline_exceeded_on_the_client() {
+async fn a_late_response_head_is_a_trailers_only_deadline_exceeded_on_the_client() {
     let dropped = Dropped::default();
     let flag = dropped.clone();
     let service = ClientDeadlineLayer::new()
@@ -575,23 +580,24 @@ async fn a_late_response_head_fails_with_deadline_exceeded_on_the_client() {
             }
         }));
     let start = Instant::now();
-    let err = service
+    let response = service
         .oneshot(Request::new(GrpcBody::empty()))
         .await
-        .unwrap_err();
+        .unwrap();
     assert_eq!(start.elapsed(), Duration::from_millis(100));
-    assert!(err.is::<DeadlineExceeded>(), "{err:?}");
     assert!(
         dropped.get(),
         "the call was dropped, which resets its stream"
     );
-    let status = Status::from_error(err);
+    let status = head_status(&response);
     assert_eq!(status.code(), Code::DeadlineExceeded);
     assert!(status.message().contains("100ms"), "{status:?}");
+    assert!(response.into_body().is_end_stream());
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_response_body_still_streaming_at_the_deadline_fails_on_the_client() {
+async fn a_response_body_still_streaming_at_the_deadline_ends_with_deadline_exceeded_trailers_on_the_client(
+) {
     let dropped = Dropped::default();
     let flag = dropped.clone();
     let service = ClientDeadlineLayer::new()
@@ -605,12 +611,11 @@ async fn a_response_body_still_streaming_at_the_deadline_fails_on_the_client() {
         .await
         .unwrap();
     let frames = frames(response.into_body()).await;
-    assert_eq!(frames.len(), 4, "three messages, then the error");
+    assert_eq!(frames.len(), 4, "three messages, then the trailers");
     let (at, last) = frames.last().unwrap();
     assert_eq!(*at, Duration::from_millis(350));
-    let err = last.as_ref().unwrap_err();
-    let exceeded = find_in_chain::<DeadlineExceeded>(&**err).unwrap();
-    assert_eq!(exceeded.status().code(), Code::DeadlineExceeded);
+    let trailers = last.as_ref().unwrap().trailers_ref().unwrap();
+    assert_eq!(grpc_status(trailers), Some("4"));
     assert!(dropped.get(), "the response body was dropped");
 }
 
@@ -621,9 +626,78 @@ async fn a_deadline_already_passed_fails_without_sending() {
     handle.allow(1);
     assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
     let request = with_deadline(Duration::ZERO);
-    let err = service.call(request).await.unwrap_err();
-    assert!(err.is::<DeadlineExceeded>());
+    let response = service.call(request).await.unwrap();
+    assert_eq!(head_status(&response).code(), Code::DeadlineExceeded);
     assert!(handle.poll_request().is_pending(), "nothing was sent");
+}
+
+/// An inner service that arms its own timer from the `grpc-timeout` it
+/// is sent, as tonic's `Channel` does, and fails when it fires: with an
+/// error, or with a `CANCELLED` answer.
+fn own_timer_transport(
+    answer: bool,
+) -> impl tower::Service<Request, Response = Response, Error = BoxError, Future = impl Send> + Clone
+{
+    service_fn(move |request: Request| {
+        let timeout =
+            grpc_core::timeout::parse_timeout(request.headers()["grpc-timeout"].as_bytes())
+                .unwrap();
+        async move {
+            sleep(timeout).await;
+            if answer {
+                Ok(Status::cancelled("Timeout expired").into_http::<GrpcBody>())
+            } else {
+                Err::<Response, BoxError>("Timeout expired".into())
+            }
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_wins_its_race_with_an_inner_timer_on_the_head() {
+    for answer in [false, true] {
+        let service = ClientDeadlineLayer::new()
+            .default_timeout(Duration::from_millis(100))
+            .layer(own_timer_transport(answer));
+        let response = service
+            .oneshot(Request::new(GrpcBody::empty()))
+            .await
+            .expect("an answer, not the inner error");
+        let status = head_status(&response);
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_wins_its_race_with_an_inner_body_that_ends_at_the_same_instant() {
+    // The inner body ends with CANCELLED trailers (or an error) exactly at
+    // the deadline, before the layer's own timer is polled.
+    for answer in [false, true] {
+        let service = ClientDeadlineLayer::new()
+            .default_timeout(Duration::from_millis(100))
+            .layer(service_fn(move |_: Request| async move {
+                let body =
+                    http_body_util::StreamBody::new(futures_util::stream::once(async move {
+                        sleep(Duration::from_millis(100)).await;
+                        if answer {
+                            Ok(Frame::trailers(
+                                Status::cancelled("Timeout expired").to_headers(),
+                            ))
+                        } else {
+                            Err::<Frame<Bytes>, BoxError>("Timeout expired".into())
+                        }
+                    }));
+                Ok::<_, Infallible>(streaming_response(body))
+            }));
+        let response = service
+            .oneshot(Request::new(GrpcBody::empty()))
+            .await
+            .unwrap();
+        let frames = frames(response.into_body()).await;
+        let (_, last) = frames.last().unwrap();
+        let trailers = last.as_ref().expect("trailers, not the inner error");
+        assert_eq!(grpc_status(trailers.trailers_ref().unwrap()), Some("4"));
+    }
 }
 
 // ----- propagation ---------------------------------------------------------
