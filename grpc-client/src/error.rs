@@ -47,8 +47,8 @@ pub(crate) enum Kind {
     /// TLS failed: the handshake (untrusted certificate, name mismatch, no
     /// ALPN `h2`), or the TLS configuration could not be built.
     Tls,
-    /// The request carries credentials (it is marked
-    /// `RequireTransportSecurity`) and the endpoint is not TLS.
+    /// The request carries credentials held back for a TLS connection
+    /// (`HeldCredentials`) and the endpoint is not TLS.
     InsecureTransport,
 }
 
@@ -124,9 +124,9 @@ impl Error {
         self.kind == Kind::InvalidRequest
     }
 
-    /// The request carries credentials (a
-    /// [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity)
-    /// marker, put there by an auth layer) and the endpoint is not TLS, so
+    /// The request carries credentials an auth layer held back for a TLS
+    /// connection ([`HeldCredentials`](grpc_core::security::HeldCredentials))
+    /// and the endpoint is not TLS, so
     /// it was refused before anything was sent. Maps to
     /// [`Code::Unauthenticated`](grpc_core::Code::Unauthenticated).
     pub fn is_insecure_transport(&self) -> bool {

@@ -65,13 +65,13 @@
 //! Credentials are not in the default chain: they are yours to give. Put
 //! `grpc_layers::auth::ClientAuthLayer` (feature `auth` of `grpc-layers`)
 //! after [`ClientDeadlineLayer`] and before [`ClientLimitsLayer`]: inside
-//! the status layer, which turns its errors (a token source that failed)
-//! into `UNAUTHENTICATED`; inside the deadline layer, which bounds a wait
-//! for a token refresh; and inside any retry layer, so each attempt gets a
-//! fresh token. The layer marks each call
-//! [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity),
-//! and the [`Channel`](crate::Channel) at the end of the chain refuses a
-//! marked call when its endpoint is not TLS (see [`channel`](crate::channel)).
+//! the deadline layer, which bounds a wait for a token refresh, and inside
+//! any retry layer, so each attempt gets a fresh token. The layer holds
+//! each call's credentials back
+//! ([`HeldCredentials`](grpc_core::security::HeldCredentials)), and the
+//! [`Channel`](crate::Channel) at the end of the chain sends them only when
+//! its endpoint is TLS, refusing the call otherwise (see
+//! [`channel`](crate::channel)).
 //!
 //! ```
 //! use grpc_client::Endpoint;

@@ -1,4 +1,5 @@
-//! [`GrpcBody`]: the one erased body type of the stack.
+//! [`GrpcBody`]: the one erased body type of the stack; [`OrEmpty`]: the
+//! body of a layer that may answer a call itself.
 //!
 //! Its error type is [`Status`]. Wrapping a body that is already a `GrpcBody`
 //! returns it unchanged, so a body is never boxed twice, and the common
@@ -135,6 +136,80 @@ impl fmt::Debug for GrpcBody {
             Kind::Boxed(_) => "boxed",
         };
         f.debug_struct("GrpcBody").field("kind", &kind).finish()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response body of a layer that may answer a call itself: the
+    /// inner service's body, or the empty body of the layer's own
+    /// trailers-only answer ([`Status::into_http_with`]`(OrEmpty::empty())`).
+    ///
+    /// It is the one refusal body of the layers, so none of them needs the
+    /// inner body to be `Default`: any body (tonic's, axum's, hyper's)
+    /// passes through it unchanged, with its size hint and end of stream.
+    ///
+    /// ```
+    /// use grpc_core::body::OrEmpty;
+    /// use grpc_core::Status;
+    /// use http_body::Body;
+    ///
+    /// let refused = Status::unauthenticated("no token").into_http_with(OrEmpty::<String>::empty());
+    /// assert!(refused.body().is_end_stream());
+    /// let passed = OrEmpty::new(String::from("hi"));
+    /// assert_eq!(passed.size_hint().exact(), Some(2));
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct OrEmpty<B> {
+        #[pin]
+        inner: Option<B>,
+    }
+}
+
+impl<B> OrEmpty<B> {
+    /// The inner service's body, passed through.
+    pub fn new(inner: B) -> Self {
+        OrEmpty { inner: Some(inner) }
+    }
+
+    /// The empty body of a trailers-only answer.
+    pub fn empty() -> Self {
+        OrEmpty { inner: None }
+    }
+
+    /// The inner body; `None` for the empty one.
+    pub fn into_inner(self) -> Option<B> {
+        self.inner
+    }
+}
+
+impl<B> Default for OrEmpty<B> {
+    fn default() -> Self {
+        OrEmpty::empty()
+    }
+}
+
+impl<B: Body> Body for OrEmpty<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        match self.project().inner.as_pin_mut() {
+            Some(inner) => inner.poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }
 

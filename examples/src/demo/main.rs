@@ -39,7 +39,7 @@ use futures_util::{Stream, StreamExt};
 use grpc_client::codegen::GrpcService;
 use grpc_client::Endpoint;
 use grpc_core::{Request, Response, Status, Streaming};
-use grpc_layers::auth::{BearerTokens, ClientAuthLayer, Identity, ServerAuthLayer};
+use grpc_layers::auth::{Access, BearerTokens, ClientAuthLayer, Identity, ServerAuthLayer};
 use grpc_layers::compression::ServerCompressionLayer;
 use grpc_layers::deadline::ServerDeadlineLayer;
 use grpc_layers::limits::ServerLimitsLayer;
@@ -239,15 +239,21 @@ async fn main() {
     println!("server       listening on {addr} (h2c)");
 
     let router = Router::new().add_service(ChatServer::new(DemoChat));
-    // The default server stack written out, with telemetry outermost and,
-    // with --auth, the auth layer where grpc_server::stack says it goes.
-    let authorizer =
-        auth.then(|| ServerAuthLayer::new(BearerTokens::new().token(DEMO_TOKEN, "ada".to_owned())));
+    // The default server stack written out, with telemetry outermost and
+    // the auth layer where grpc_server::stack says it goes; without --auth
+    // every method is open, so the authorizer is never asked.
+    let access = if auth {
+        Access::authenticated()
+    } else {
+        Access::open()
+    };
+    let authorizer = ServerAuthLayer::new(BearerTokens::new().token(DEMO_TOKEN, "ada".to_owned()))
+        .default_access(access);
     let service = ServiceBuilder::new()
         .layer(ServerTelemetryLayer::new())
         .layer(ServerStatusLayer::new())
         .layer(ServerDeadlineLayer::new())
-        .option_layer(authorizer)
+        .layer(authorizer)
         .layer(ServerLimitsLayer::new())
         .layer(ServerCompressionLayer::new())
         .service(router);

@@ -35,13 +35,13 @@
 //!
 //! # Credentials over plaintext
 //!
-//! A request that carries credentials is marked
-//! [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity)
-//! by the layer that attached them (`grpc-layers`' client auth layer,
-//! unless told to allow insecure transport). The channel refuses such a
-//! request when its endpoint is not TLS (`http://`, `unix:` without
-//! [`Endpoint::tls`]) with `UNAUTHENTICATED`, before connecting or sending
-//! anything; [`Error::is_insecure_transport`](crate::Error::is_insecure_transport)
+//! A request whose credentials an auth layer held back
+//! ([`HeldCredentials`](grpc_core::security::HeldCredentials): what
+//! `grpc-layers`' client auth layer does for a path-only request, unless
+//! told to allow insecure transport) gets them as headers when the
+//! endpoint is TLS. When it is not (`http://`, `unix:` without
+//! [`Endpoint::tls`]) the channel refuses the request with
+//! `UNAUTHENTICATED`, before connecting or sending anything; [`Error::is_insecure_transport`](crate::Error::is_insecure_transport)
 //! holds for the status's `source()`.
 //!
 //! # Transports and write batching

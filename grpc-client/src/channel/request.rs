@@ -5,11 +5,12 @@
 //! [`call::head`](crate::call); a request that reaches a channel without it
 //! is sent as it is.
 //!
-//! It also refuses, before anything is sent, a request that carries
-//! credentials ([`RequireTransportSecurity`] in its extensions) when the
-//! endpoint is not TLS.
+//! It also releases credentials an auth layer held back
+//! ([`HeldCredentials`] in the extensions) into the headers when the
+//! endpoint is TLS, and refuses the request, before anything is sent, when
+//! it is not.
 
-use grpc_core::security::RequireTransportSecurity;
+use grpc_core::security::HeldCredentials;
 use http::header::USER_AGENT;
 use http::uri::Scheme;
 use http::uri::{Parts, PathAndQuery};
@@ -23,24 +24,23 @@ use crate::error::{Error, Kind};
 ///
 /// The header value is shared bytes: nothing is allocated.
 ///
-/// Refuses a request marked [`RequireTransportSecurity`] unless the
-/// endpoint is TLS (`https`, which is what [`Endpoint::tls`] sets).
+/// Sets [`HeldCredentials`] into the headers if the endpoint is TLS
+/// (`https`, which is what [`Endpoint::tls`] sets), and refuses the
+/// request otherwise.
 pub(crate) fn prepare<B>(endpoint: &Endpoint, request: &mut Request<B>) -> Result<(), Error> {
-    if endpoint.scheme != Scheme::HTTPS
-        && request
-            .extensions()
-            .get::<RequireTransportSecurity>()
-            .is_some()
-    {
-        return Err(Error::with(
-            Kind::InsecureTransport,
-            format!(
-                "the call carries credentials (an auth layer marked it RequireTransportSecurity) \
-                 and the endpoint {} is not TLS; use an https:// endpoint or Endpoint::tls, \
-                 or let the auth layer allow insecure transport",
-                endpoint.uri()
-            ),
-        ));
+    if let Some(held) = request.extensions_mut().remove::<HeldCredentials>() {
+        if endpoint.scheme != Scheme::HTTPS {
+            return Err(Error::with(
+                Kind::InsecureTransport,
+                format!(
+                    "the call carries credentials (an auth layer held them back for a TLS \
+                     connection) and the endpoint {} is not TLS; use an https:// endpoint or \
+                     Endpoint::tls, or let the auth layer allow insecure transport",
+                    endpoint.uri()
+                ),
+            ));
+        }
+        held.release_into(request.headers_mut());
     }
     let uri = request.uri_mut();
     let already_there =
@@ -119,8 +119,9 @@ mod tests {
     fn a_request_carrying_credentials_is_refused_over_plaintext() {
         let mut req = Request::new(());
         *req.uri_mut() = Uri::from_static("/pkg.Svc/Method");
-        req.extensions_mut().insert(RequireTransportSecurity);
+        hold_token(&mut req);
         let err = prepare(&endpoint(), &mut req).unwrap_err();
+        assert!(req.headers().get("authorization").is_none());
         assert!(err.is_insecure_transport(), "{err:?}");
         let cause = std::error::Error::source(&err).unwrap().to_string();
         assert!(cause.contains("http://127.0.0.1:50051"), "{cause}");
@@ -137,14 +138,24 @@ mod tests {
         prepare(&endpoint(), &mut req).unwrap();
     }
 
+    fn hold_token(req: &mut Request<()>) {
+        HeldCredentials::hold(
+            req.extensions_mut(),
+            http::header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer t"),
+        );
+    }
+
     #[cfg(feature = "tls")]
     #[test]
-    fn a_request_carrying_credentials_is_prepared_for_a_tls_endpoint() {
+    fn held_credentials_are_sent_to_a_tls_endpoint() {
         let mut req = Request::new(());
         *req.uri_mut() = Uri::from_static("/pkg.Svc/Method");
-        req.extensions_mut().insert(RequireTransportSecurity);
+        hold_token(&mut req);
         prepare(&Endpoint::from_static("https://127.0.0.1:50051"), &mut req).unwrap();
         assert_eq!(req.uri(), "https://127.0.0.1:50051/pkg.Svc/Method");
+        assert_eq!(req.headers()["authorization"], "Bearer t");
+        assert!(req.extensions().get::<HeldCredentials>().is_none());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! [`Unauthenticated`]: the client side's error when a call could not be
-//! given its credentials.
+//! [`Unauthenticated`]: why a call could not be given its credentials (a
+//! failed token refresh), turned into the status of its answer.
 
 use std::error::Error;
 use std::fmt;
@@ -15,7 +15,7 @@ use grpc_core::{BoxError, Status};
 /// [`Status::from_error`] and the status layer's mapper turn it into that
 /// status without knowing this type, and `Status::from(err)` does the same.
 #[derive(Clone)]
-pub struct Unauthenticated {
+pub(crate) struct Unauthenticated {
     status: Status,
 }
 
@@ -28,11 +28,6 @@ impl Unauthenticated {
             ))
             .with_source(err),
         }
-    }
-
-    /// The status this error stands for: `UNAUTHENTICATED`.
-    pub fn status(&self) -> &Status {
-        &self.status
     }
 }
 

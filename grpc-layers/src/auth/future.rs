@@ -7,10 +7,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use grpc_core::{BoxError, Status};
+use grpc_core::body::OrEmpty;
+use grpc_core::Status;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::attach::attach;
 use super::error::Unauthenticated;
 use super::rules::Check;
 use super::source::{Token, TokenCache};
@@ -84,14 +86,16 @@ impl<S, B, F, ResBody> Future for ServerResponseFuture<S, B, F>
 where
     S: Service<http::Request<B>, Response = http::Response<ResBody>>,
     F: Future<Output = Result<AuthRequest, Status>>,
-    ResBody: Default,
 {
-    type Output = Result<http::Response<ResBody>, S::Error>;
+    type Output = Result<http::Response<OrEmpty<ResBody>>, S::Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             let next = match self.as_mut().project().kind.project() {
-                ServerKindProj::Passthrough { inner } => return inner.poll(cx),
+                ServerKindProj::Passthrough { inner } => {
+                    let response = ready!(inner.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(OrEmpty::new)));
+                }
                 ServerKindProj::Authorizing {
                     authorize,
                     pending,
@@ -123,7 +127,7 @@ where
                     let status = status
                         .take()
                         .expect("ServerResponseFuture polled after completion");
-                    return Poll::Ready(Ok(status.into_http()));
+                    return Poll::Ready(Ok(status.into_http_with(OrEmpty::empty())));
                 }
             };
             self.as_mut().project().kind.set(next);
@@ -176,9 +180,11 @@ pin_project! {
         Refreshing {
             refresh: RefreshFuture,
             pending: Option<(http::Request<B>, S)>,
+            allow_insecure: bool,
         },
-        // No credentials could be had.
-        Failed { error: Option<BoxError> },
+        // No credentials could be had, or may be sent: a trailers-only
+        // answer.
+        Answer { status: Option<Status> },
     }
 }
 
@@ -197,11 +203,21 @@ where
         seen: u64,
         request: http::Request<B>,
         service: S,
+        allow_insecure: bool,
     ) -> Self {
         ClientResponseFuture {
             kind: ClientKind::Refreshing {
                 refresh: Box::pin(async move { cache.refresh(seen).await }),
                 pending: Some((request, service)),
+                allow_insecure,
+            },
+        }
+    }
+
+    pub(crate) fn answer(status: Status) -> Self {
+        ClientResponseFuture {
+            kind: ClientKind::Answer {
+                status: Some(status),
             },
         }
     }
@@ -210,38 +226,42 @@ where
 impl<S, B, ResBody> Future for ClientResponseFuture<S, B>
 where
     S: Service<http::Request<B>, Response = http::Response<ResBody>>,
-    S::Error: Into<BoxError>,
 {
-    type Output = Result<http::Response<ResBody>, BoxError>;
+    type Output = Result<http::Response<OrEmpty<ResBody>>, S::Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             let next = match self.as_mut().project().kind.project() {
                 ClientKindProj::Passthrough { inner } => {
-                    return inner.poll(cx).map_err(Into::into);
+                    let response = ready!(inner.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(OrEmpty::new)));
                 }
-                ClientKindProj::Refreshing { refresh, pending } => {
+                ClientKindProj::Refreshing {
+                    refresh,
+                    pending,
+                    allow_insecure,
+                } => {
                     let outcome = ready!(refresh.as_mut().poll(cx));
                     let (mut request, mut service) = pending
                         .take()
                         .expect("ClientResponseFuture polled after completion");
-                    match outcome {
-                        Ok(token) => {
-                            request.headers_mut().insert(token.name, token.value);
-                            ClientKind::Passthrough {
-                                inner: service.call(request),
-                            }
-                        }
-                        Err(error) => ClientKind::Failed {
-                            error: Some(error.into()),
+                    let attached = outcome.map_err(Status::from).and_then(|token| {
+                        attach(&mut request, token.name, token.value, *allow_insecure)
+                    });
+                    match attached {
+                        Ok(()) => ClientKind::Passthrough {
+                            inner: service.call(request),
+                        },
+                        Err(status) => ClientKind::Answer {
+                            status: Some(status),
                         },
                     }
                 }
-                ClientKindProj::Failed { error } => {
-                    let error = error
+                ClientKindProj::Answer { status } => {
+                    let status = status
                         .take()
                         .expect("ClientResponseFuture polled after completion");
-                    return Poll::Ready(Err(error));
+                    return Poll::Ready(Ok(status.into_http_with(OrEmpty::empty())));
                 }
             };
             self.as_mut().project().kind.set(next);
@@ -257,7 +277,7 @@ where
         let state = match &self.kind {
             ClientKind::Passthrough { .. } => "passthrough",
             ClientKind::Refreshing { .. } => "refreshing",
-            ClientKind::Failed { .. } => "failed",
+            ClientKind::Answer { .. } => "answer",
         };
         f.debug_struct("ClientResponseFuture")
             .field("state", &state)

@@ -189,10 +189,9 @@ impl ClientAuthLayer {
     /// at a time while the others wait for it. Every service made from this
     /// layer, and every clone of them, shares the cache.
     ///
-    /// A fetch that fails fails the calls that waited for it with
-    /// `UNAUTHENTICATED` ([`Unauthenticated`](super::Unauthenticated),
-    /// whose status says why and keeps the source's error as its
-    /// `source()`); the next call tries again.
+    /// A fetch that fails answers the calls that waited for it with a
+    /// trailers-only `UNAUTHENTICATED` that says why; the next call tries
+    /// again.
     pub fn token_source(source: impl TokenSource) -> Self {
         ClientAuthLayer::with(Credentials::Source(Arc::new(TokenCache::new(source))))
     }
@@ -201,10 +200,9 @@ impl ClientAuthLayer {
     /// (default `false`): for a loopback test server, or a sidecar that
     /// terminates TLS next to the process.
     ///
-    /// Without it, each call is marked
-    /// [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity),
-    /// and `grpc-client`'s channel refuses it over plaintext with
-    /// `UNAUTHENTICATED` before anything is sent.
+    /// Without it, the credentials go only on `https` requests, or are
+    /// held back for the transport on path-only ones: see
+    /// [Credentials and plaintext](super#credentials-and-plaintext).
     pub fn allow_insecure(mut self, allow: bool) -> Self {
         self.config.allow_insecure = allow;
         self

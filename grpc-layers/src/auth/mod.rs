@@ -6,7 +6,7 @@
 //! ```
 //! use std::convert::Infallible;
 //!
-//! use grpc_core::security::RequireTransportSecurity;
+//! use grpc_core::security::HeldCredentials;
 //! use grpc_core::{GrpcBody, Status};
 //! use grpc_layers::auth::{Access, AuthRequest, ClientAuthLayer, Identity, ServerAuthLayer};
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -59,17 +59,27 @@
 //! let health = server.clone().oneshot(call("/grpc.health.v1.Health/Check", None)).await?;
 //! assert_eq!(health.headers()["grpc-status"], "0");
 //!
-//! // Client side: every call carries the token, and asks the channel to
-//! // refuse it over a plaintext connection.
+//! // Client side: every call carries the token, but never over plaintext.
 //! let client = ServiceBuilder::new()
 //!     .layer(ClientAuthLayer::bearer("alice-token")?)
 //!     .service_fn(|request: http::Request<GrpcBody>| async move {
-//!         assert_eq!(request.headers()["authorization"], "Bearer alice-token");
-//!         assert!(request.extensions().get::<RequireTransportSecurity>().is_some());
+//!         if request.uri().scheme_str() == Some("https") {
+//!             assert_eq!(request.headers()["authorization"], "Bearer alice-token");
+//!         } else {
+//!             // A path only: held back for a transport that knows it is TLS.
+//!             assert!(request.headers().get("authorization").is_none());
+//!             assert!(request.extensions().get::<HeldCredentials>().is_some());
+//!         }
 //!         Ok::<_, Infallible>(Status::ok().into_http::<GrpcBody>())
 //!     });
-//! let response = client.oneshot(http::Request::new(GrpcBody::empty())).await?;
-//! assert_eq!(response.headers()["grpc-status"], "0");
+//! let call = |uri: &str| http::Request::builder().uri(uri).body(GrpcBody::empty()).unwrap();
+//! let secure = client.clone().oneshot(call("https://api.example.com/pkg.Echo/Say")).await?;
+//! assert_eq!(secure.headers()["grpc-status"], "0");
+//! let path_only = client.clone().oneshot(call("/pkg.Echo/Say")).await?;
+//! assert_eq!(path_only.headers()["grpc-status"], "0");
+//! // Over plaintext the layer answers UNAUTHENTICATED itself; nothing is sent.
+//! let plaintext = client.oneshot(call("http://api.example.com/pkg.Echo/Say")).await?;
+//! assert_eq!(plaintext.headers()["grpc-status"], "16");
 //! # Ok(())
 //! # }
 //! ```
@@ -82,10 +92,9 @@
 //! slow authorizer counts against the call's deadline) and outside the
 //! limits and compression layers and the router, so a refused call costs
 //! no more than its head; a telemetry layer, outermost, records its
-//! refusals like any other status. On the client it goes inside the status layer
-//! (which turns its [`Unauthenticated`] into a status) and the deadline
-//! layer (which bounds a wait for a token refresh), and inside any retry
-//! layer, so each attempt gets a token that is fresh then.
+//! refusals like any other status. On the client it goes inside the
+//! deadline layer (which bounds a wait for a token refresh), and inside any
+//! retry layer, so each attempt gets a token that is fresh then.
 //!
 //! # Client vs server
 //!
@@ -117,14 +126,26 @@
 //!
 //! # Credentials and plaintext
 //!
-//! A layer cannot see the connection a call will go out on, so the client
-//! layer marks each call with
-//! [`RequireTransportSecurity`](grpc_core::security::RequireTransportSecurity),
-//! and `grpc-client`'s `Channel` refuses a marked call with
-//! `UNAUTHENTICATED` when its endpoint is not TLS, before anything is
-//! sent. [`allow_insecure(true)`](ClientAuthLayer::allow_insecure) leaves
-//! the mark off: for loopback tests, or a sidecar terminating TLS. Another
-//! transport than `grpc-client`'s must read the mark itself.
+//! A bearer token must not go out over plaintext unless the user opted in,
+//! whatever the inner service is. The client layer decides from what the
+//! request itself says, its URI:
+//!
+//! | the request's URI | the layer |
+//! |---|---|
+//! | `https://…` | sets the header |
+//! | any other scheme (`http://…`) | answers trailers-only `UNAUTHENTICATED`; nothing is sent |
+//! | a path only, as typed calls build it | holds the credentials back in a [`HeldCredentials`](grpc_core::security::HeldCredentials) extension |
+//!
+//! A transport that fills in the scheme itself and knows whether its
+//! connection is TLS releases held credentials into the headers over TLS
+//! only: `grpc-client`'s `Channel` does, and answers such a call over
+//! plaintext with `UNAUTHENTICATED` before anything is sent. A transport
+//! that does not know the extension (tonic's `Channel`) never sends them,
+//! so the server's `UNAUTHENTICATED` says what is missing; give its calls
+//! an absolute `https` URI (tonic: `Grpc::with_origin`) and the layer sets
+//! the header itself. [`allow_insecure(true)`](ClientAuthLayer::allow_insecure)
+//! sets the header on every call: for loopback tests, or a sidecar
+//! terminating TLS.
 //!
 //! # Errors
 //!
@@ -133,17 +154,20 @@
 //! | no credentials, or bad ones (the authorizer's `Err`) | server | trailers-only `UNAUTHENTICATED` (the authorizer's status), handler not called, body not read |
 //! | a caller a rule's check refuses | server | trailers-only `PERMISSION_DENIED` ("the caller may not call /pkg.Service/Method") |
 //! | an authorizer's `Err` with another code | server | that status, trailers-only (`Status::ok()` there is answered `UNAUTHENTICATED`) |
-//! | the token source failed | client | `Err(`[`Unauthenticated`]`)` for every call that waited for that refresh: `UNAUTHENTICATED` with the cause as `source()`; the next call tries again |
-//! | credentials over a plaintext connection | client (`grpc-client`'s channel) | `UNAUTHENTICATED`, nothing sent |
+//! | the token source failed | client | trailers-only `UNAUTHENTICATED` for every call that waited for that refresh, saying why; the next call tries again |
+//! | credentials over a plaintext URI | client | trailers-only `UNAUTHENTICATED`, nothing sent |
+//! | held credentials over a plaintext connection | client (`grpc-client`'s channel) | `UNAUTHENTICATED`, nothing sent |
 //!
-//! The server side keeps the inner service's error type; the client
-//! side's error is a [`BoxError`](grpc_core::BoxError).
+//! Both sides keep the inner service's error type and answer through one
+//! body, [`OrEmpty`](grpc_core::body::OrEmpty): the inner body, or the
+//! empty one of a refusal, so any response body type works.
 //!
 //! # Feature flag
 //!
 //! This module is behind the `auth` feature of `grpc-layers`; JWT
 //! verification (`JwtAuthorizer`, `JwtKeys`) is behind `auth-jwt`.
 
+mod attach;
 mod authorize;
 mod error;
 pub mod future;
@@ -159,7 +183,6 @@ mod tests;
 mod tokens;
 
 pub use authorize::Authorize;
-pub use error::Unauthenticated;
 #[cfg(feature = "auth-jwt")]
 pub use jwt::{JwtAuthorizer, JwtKeys, DEFAULT_LEEWAY};
 pub use layer::{ClientAuthLayer, ServerAuthLayer, DEFAULT_REFRESH_MARGIN};

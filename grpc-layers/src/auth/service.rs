@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use grpc_core::security::RequireTransportSecurity;
-use grpc_core::BoxError;
+use grpc_core::body::OrEmpty;
 use tower_service::Service;
 
+use super::attach::attach;
 use super::future::{ClientResponseFuture, ServerResponseFuture};
 use super::layer::{ClientConfig, Credentials};
 use super::rules::{Kind, Rules};
@@ -90,9 +90,8 @@ impl<S, A, ReqBody, ResBody> Service<http::Request<ReqBody>> for ServerAuth<S, A
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone,
     A: Authorize,
-    ResBody: Default,
 {
-    type Response = http::Response<ResBody>;
+    type Response = http::Response<OrEmpty<ResBody>>;
     type Error = S::Error;
     type Future = ServerResponseFuture<S, ReqBody, A::Future>;
 
@@ -136,39 +135,42 @@ impl<S> ClientAuth<S> {
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ClientAuth<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone,
-    S::Error: Into<BoxError>,
 {
-    type Response = http::Response<ResBody>;
-    type Error = BoxError;
+    type Response = http::Response<OrEmpty<ResBody>>;
+    type Error = S::Error;
     type Future = ClientResponseFuture<S, ReqBody>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        if !self.config.allow_insecure {
-            request.extensions_mut().insert(RequireTransportSecurity);
-        }
-        match &self.config.credentials {
+        let allow_insecure = self.config.allow_insecure;
+        let attached = match &self.config.credentials {
             Credentials::Static { name, value } => {
-                request.headers_mut().insert(name.clone(), value.clone());
-                ClientResponseFuture::passthrough(self.inner.call(request))
+                attach(&mut request, name.clone(), value.clone(), allow_insecure)
             }
             Credentials::Source(cache) => match cache.current(self.config.refresh_margin) {
-                Ok(token) => {
-                    request.headers_mut().insert(token.name, token.value);
-                    ClientResponseFuture::passthrough(self.inner.call(request))
-                }
+                Ok(token) => attach(&mut request, token.name, token.value, allow_insecure),
                 Err(seen) => {
                     // The slow path (once per token lifetime): wait for the
                     // refresh from the future, then call the service that
                     // was made ready, leaving a clone in its place.
                     let clone = self.inner.clone();
                     let inner = std::mem::replace(&mut self.inner, clone);
-                    ClientResponseFuture::refreshing(cache.clone(), seen, request, inner)
+                    return ClientResponseFuture::refreshing(
+                        cache.clone(),
+                        seen,
+                        request,
+                        inner,
+                        allow_insecure,
+                    );
                 }
             },
+        };
+        match attached {
+            Ok(()) => ClientResponseFuture::passthrough(self.inner.call(request)),
+            Err(status) => ClientResponseFuture::answer(status),
         }
     }
 }

@@ -6,8 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use grpc_core::security::RequireTransportSecurity;
-use grpc_core::status::find_in_chain;
+use grpc_core::security::HeldCredentials;
 use grpc_core::{BoxError, Code, GrpcBody, Status};
 use grpc_transport::peer::{PeerAddr, TlsInfo};
 use http::{HeaderName, HeaderValue};
@@ -554,7 +553,9 @@ struct Recorder {
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
-/// The `authorization` a call went out with, and whether it was marked.
+/// The `authorization` a call would go out with over TLS (a held one
+/// replaces a header set on the call, as a transport releases it), and
+/// whether it was held back for the transport.
 type Seen = (Option<HeaderValue>, bool);
 
 impl Recorder {
@@ -564,11 +565,13 @@ impl Recorder {
     {
         let seen = self.seen.clone();
         service_fn(move |request: Request| {
-            let header = request.headers().get("authorization").cloned();
-            let marked = request
-                .extensions()
-                .get::<RequireTransportSecurity>()
-                .is_some();
+            let held = request.extensions().get::<HeldCredentials>().map(|held| {
+                let (name, value) = held.headers().next().unwrap();
+                assert_eq!(name, "authorization");
+                value.clone()
+            });
+            let marked = held.is_some();
+            let header = held.or_else(|| request.headers().get("authorization").cloned());
             seen.lock().unwrap().push((header, marked));
             async { Ok::<_, Infallible>(Status::ok().into_http::<GrpcBody>()) }
         })
@@ -580,7 +583,7 @@ impl Recorder {
 }
 
 #[tokio::test]
-async fn static_credentials_go_on_every_call_marked_for_tls_unless_insecure_is_allowed() {
+async fn static_credentials_go_on_every_call_held_for_tls_unless_insecure_is_allowed() {
     let recorder = Recorder::default();
     let service = ClientAuthLayer::bearer("abc")
         .unwrap()
@@ -613,11 +616,63 @@ async fn static_credentials_go_on_every_call_marked_for_tls_unless_insecure_is_a
     service.oneshot(request("/p.S/M", None)).await.unwrap();
     let seen = recorder.take();
     assert_eq!(seen[0].0.as_ref().unwrap(), "Custom xyz");
-    assert!(!seen[0].1, "allow_insecure leaves the mark off");
+    assert!(!seen[0].1, "allow_insecure sets the header at once");
 
     assert!(ClientAuthLayer::bearer("bad\ntoken").is_err());
     let debug = format!("{:?}", ClientAuthLayer::bearer("hunter2").unwrap());
     assert!(!debug.contains("hunter2"), "{debug}");
+}
+
+#[tokio::test]
+async fn credentials_never_go_out_over_a_plaintext_uri_under_any_inner_service() {
+    let recorder = Recorder::default();
+    let service = ClientAuthLayer::bearer("abc")
+        .unwrap()
+        .layer(recorder.service());
+    let call = |uri: &str| http::Request::builder().uri(uri).body(GrpcBody::empty());
+    let refused = service
+        .clone()
+        .oneshot(call("http://127.0.0.1:1/p.S/M").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status(&refused).code(), Code::Unauthenticated);
+    assert!(refused.body().is_end_stream());
+    assert!(
+        recorder.take().is_empty(),
+        "nothing reached the inner service"
+    );
+
+    service
+        .oneshot(call("https://api.example.com/p.S/M").unwrap())
+        .await
+        .unwrap();
+    let seen = recorder.take();
+    assert_eq!(seen[0].0.as_ref().unwrap(), "Bearer abc");
+    assert!(!seen[0].1, "an https request gets the header itself");
+
+    let insecure = ClientAuthLayer::bearer("abc")
+        .unwrap()
+        .allow_insecure(true)
+        .layer(recorder.service());
+    insecure
+        .oneshot(call("http://127.0.0.1:1/p.S/M").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(recorder.take()[0].0.as_ref().unwrap(), "Bearer abc");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refreshed_token_follows_the_same_plaintext_rule() {
+    let source = Counted::new(Duration::from_millis(10), Duration::from_secs(60));
+    let recorder = Recorder::default();
+    let service = ClientAuthLayer::token_source(source).layer(recorder.service());
+    let request = http::Request::builder()
+        .uri("http://127.0.0.1:1/p.S/M")
+        .body(GrpcBody::empty())
+        .unwrap();
+    let refused = service.oneshot(request).await.unwrap();
+    assert_eq!(status(&refused).code(), Code::Unauthenticated);
+    assert!(recorder.take().is_empty());
 }
 
 /// A token source counting its fetches: fetch `n` answers `t<n>` after
@@ -735,21 +790,16 @@ async fn a_failed_refresh_fails_every_waiting_call_with_its_cause_and_the_next_c
         .expect("the calls finish");
     assert_eq!(source.fetches(), 2, "the failed refresh was tried once");
     for result in results {
-        let error = result.expect_err("no token, no call");
-        let unauthenticated = error.downcast_ref::<Unauthenticated>().expect("{error:?}");
-        let status = find_in_chain::<Status>(&*error).expect("a status in the chain");
+        // A trailers-only answer any gRPC client reads, not an error.
+        let response = result.expect("no token, no call: an answer");
+        assert!(response.body().is_end_stream());
+        let status = status(&response);
         assert_eq!(status.code(), Code::Unauthenticated);
         assert!(
             status
                 .message()
-                .contains("identity provider refused fetch 2"),
+                .contains("the token source failed: identity provider refused fetch 2"),
             "{status:?}"
-        );
-        let cause = std::error::Error::source(status).expect("the cause");
-        assert_eq!(cause.to_string(), "identity provider refused fetch 2");
-        assert_eq!(
-            Status::from(unauthenticated.clone()).code(),
-            Code::Unauthenticated
         );
     }
     assert_eq!(recorder.take().len(), 1, "only the first call went out");
