@@ -1,5 +1,16 @@
-//! [`LimitsBody`]: a body whose messages are checked against a size limit
-//! as they stream past.
+//! The two bodies of a checked call: [`RequestBody`] checks the messages a
+//! call's request carries, [`LimitsBody`] the messages of its response.
+//!
+//! A request message over the limit fails the request body for its reader
+//! (a handler, or hyper sending a client's request, which resets the
+//! stream), and records the refusal in the call's [`Refused`] slot. The
+//! response side answers with it: the response future when the head has
+//! not come yet, the response body at its end otherwise. So whatever the
+//! inner service makes of its failed request (a tonic handler calls it
+//! `UNKNOWN`; a reset stream is an error), the call ends with
+//! `RESOURCE_EXHAUSTED`. A response message over the limit ends the
+//! response body with `RESOURCE_EXHAUSTED` trailers, on both sides, so any
+//! gRPC reader above reads that code.
 
 use std::fmt;
 use std::pin::Pin;
@@ -7,114 +18,146 @@ use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::BoxError;
-use http::HeaderMap;
+use grpc_core::status::mapping::Side;
+use grpc_core::{BoxError, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::error::MessageTooLarge;
-use super::frame::{FrameCheck, Scan};
+use super::scan::{Scanner, Step};
 
-/// How a refused message ends the body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// A message received from the peer: the body fails with
-    /// `RESOURCE_EXHAUSTED`, so whoever reads it gets that status.
-    Received,
-    /// A message the client was sending: the body fails with
-    /// `RESOURCE_EXHAUSTED` (hyper resets the stream with `CANCEL`), and
-    /// the call's response reports that status.
-    ClientSend,
-    /// A message the server was sending: the body ends with
-    /// `grpc-status: 8` trailers instead, so the client gets the status.
-    ServerSend,
-}
-
-/// Why a client call's request broke the send limit, shared by its request
-/// body (which sets it) and its response (which reports it).
-pub(crate) type SendRefused = Arc<OnceLock<MessageTooLarge>>;
-
-/// What comes after the queued data.
-#[derive(Debug)]
-enum Then {
-    Read,
-    Refuse(usize),
-    // Boxed: rare (trailers right after a cut-off prefix), and the body
-    // stays small without it.
-    Trailers(Box<HeaderMap>),
-    End,
-}
+/// Why a call's request was refused, once it was: set by its request
+/// body, read by its response future and body.
+pub(crate) type Refused = Arc<OnceLock<Status>>;
 
 pin_project! {
-    /// A gRPC body whose messages are checked against a size limit as they
-    /// stream past; see the [module docs](super).
-    ///
-    /// Chunks pass through without being copied or joined. A refused
-    /// message ends the body after the whole messages before it: with a
-    /// [`MessageTooLarge`] error (as a [`BoxError`]) or, for a server's
-    /// response, with `grpc-status: 8` trailers. The inner body is
-    /// dropped then. Errors of the inner body pass through unchanged.
-    pub struct LimitsBody<B> {
+    /// The request body of a checked call; see the [module docs](self).
+    pub(crate) struct RequestBody<B> {
         #[pin]
         inner: Option<B>,
-        check: Option<FrameCheck>,
-        refusal: Refusal,
-        // Client side: set by the request body, read by the response body.
-        refused: Option<SendRefused>,
-        queued: Option<Bytes>,
-        then: Then,
+        scanner: Scanner,
+        side: Side,
+        refused: Refused,
     }
 }
 
-/// An empty body: what a trailers-only response of a layer outside this
-/// one carries (an auth refusal, for one).
-impl<B> Default for LimitsBody<B> {
-    fn default() -> Self {
-        LimitsBody::empty()
+impl<B> RequestBody<B> {
+    pub(crate) fn new(inner: B, max: usize, side: Side, refused: Refused) -> Self {
+        RequestBody {
+            inner: Some(inner),
+            scanner: Scanner::new(Some(max)),
+            side,
+            refused,
+        }
+    }
+}
+
+impl<B> Body for RequestBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        let (len, max) = match ready!(this.scanner.poll_step(inner, cx)) {
+            Step::Frame(frame) => return Poll::Ready(Some(Ok(frame))),
+            Step::Error(err) => return Poll::Ready(Some(Err(err.into()))),
+            Step::End => return Poll::Ready(None),
+            Step::Refused { len, max } => (len, max),
+        };
+        // Stop the producer: nothing more is read from it.
+        this.inner.set(None);
+        let err = match this.side {
+            Side::Server => MessageTooLarge::received(len, max),
+            // hyper resets the stream with the reason it finds in the
+            // error's chain.
+            Side::Client => {
+                MessageTooLarge::sent(len, max).caused_by(h2::Error::from(h2::Reason::CANCEL))
+            }
+        };
+        let _ = this.refused.set(err.status().clone());
+        Poll::Ready(Some(Err(err.into())))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let inner_ended = self.inner.as_ref().is_none_or(B::is_end_stream);
+        self.scanner.is_end_stream(inner_ended)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.scanner
+            .size_hint(self.inner.as_ref().map(B::size_hint))
+    }
+}
+
+pin_project! {
+    /// The response body of [`ServerLimits`](super::ServerLimits) and
+    /// [`ClientLimits`](super::ClientLimits): the inner body, its messages
+    /// checked against the limit as they stream past; see the
+    /// [module docs](super).
+    ///
+    /// Chunks pass through without being copied or joined. A message over
+    /// the limit ends the body after the whole messages before it, with
+    /// `grpc-status: 8` (`RESOURCE_EXHAUSTED`) trailers, and the inner body
+    /// is dropped. So does the end of a call whose request the layer
+    /// refused, whatever the inner body ended with. Other errors of the
+    /// inner body pass through.
+    pub struct LimitsBody<B> {
+        #[pin]
+        inner: Option<B>,
+        scanner: Scanner,
+        side: Side,
+        refused: Option<Refused>,
     }
 }
 
 impl<B> LimitsBody<B> {
     /// Passes `inner` through unchecked.
     pub(crate) fn passthrough(inner: B) -> Self {
-        Self::new(inner, None, Refusal::Received, None)
+        LimitsBody::new(inner, None, Side::Server, None)
     }
 
-    /// Checks the messages of `inner` against `max`, unless `max` cannot be
-    /// exceeded (the prefix holds 32 bits).
-    pub(crate) fn new(
-        inner: B,
-        max: Option<usize>,
-        refusal: Refusal,
-        refused: Option<SendRefused>,
-    ) -> Self {
+    /// Checks the messages of `inner` against `max` (if any), reporting a
+    /// refusal of the call's request at its end.
+    pub(crate) fn new(inner: B, max: Option<usize>, side: Side, refused: Option<Refused>) -> Self {
         LimitsBody {
             inner: Some(inner),
-            check: max
-                .filter(|&max| max < u32::MAX as usize)
-                .map(FrameCheck::new),
-            refusal,
+            scanner: Scanner::new(max),
+            side,
             refused,
-            queued: None,
-            then: Then::Read,
         }
     }
 
-    /// An empty body: the head of a trailers-only response.
+    /// The empty body of a trailers-only answer.
     pub(crate) fn empty() -> Self {
         LimitsBody {
             inner: None,
-            check: None,
-            refusal: Refusal::Received,
+            scanner: Scanner::ended(),
+            side: Side::Server,
             refused: None,
-            queued: None,
-            then: Then::End,
         }
     }
 
     /// The inner body, unless it ended in a refusal (or the body is empty).
     pub fn get_ref(&self) -> Option<&B> {
         self.inner.as_ref()
+    }
+}
+
+/// An empty body: what a trailers-only response of a layer outside this
+/// one carries.
+impl<B> Default for LimitsBody<B> {
+    fn default() -> Self {
+        LimitsBody::empty()
     }
 }
 
@@ -131,149 +174,50 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
-        loop {
-            if let Some(data) = this.queued.take() {
-                return Poll::Ready(Some(Ok(Frame::data(data))));
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        let step = ready!(this.scanner.poll_step(inner, cx));
+        // The request was refused: that is what ended the call.
+        let refused = this.refused.as_ref().and_then(|slot| slot.get());
+        let status = match (step, refused) {
+            (Step::Frame(frame), None) => return Poll::Ready(Some(Ok(frame))),
+            (Step::Frame(frame), Some(_)) if frame.is_data() => {
+                return Poll::Ready(Some(Ok(frame)))
             }
-            match this.then {
-                Then::Read => {}
-                Then::End => return Poll::Ready(None),
-                Then::Trailers(trailers) => {
-                    let trailers = std::mem::take(&mut **trailers);
-                    *this.then = Then::End;
-                    return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
-                }
-                Then::Refuse(len) => {
-                    let len = *len;
-                    *this.then = Then::End;
-                    // Stop the producer: nothing more is read from it.
-                    this.inner.set(None);
-                    let max = this.check.as_ref().map_or(0, FrameCheck::max);
-                    tracing::debug!(len, max, "message over the size limit refused");
-                    return Poll::Ready(Some(match this.refusal {
-                        Refusal::Received => Err(MessageTooLarge::received(len, max).into()),
-                        Refusal::ServerSend => {
-                            let status = MessageTooLarge::sent(len, max).status().clone();
-                            Ok(Frame::trailers(status.to_headers()))
-                        }
-                        Refusal::ClientSend => {
-                            let err = MessageTooLarge::sent(len, max);
-                            if let Some(slot) = this.refused.as_ref() {
-                                let _ = slot.set(err.clone());
-                            }
-                            // hyper resets the stream with the reason it
-                            // finds in the error's chain.
-                            let cancel = h2::Error::from(h2::Reason::CANCEL);
-                            Err(err.caused_by(cancel).into())
-                        }
-                    }));
-                }
-            }
-            let Some(inner) = this.inner.as_mut().as_pin_mut() else {
-                *this.then = Then::End;
-                return Poll::Ready(None);
-            };
-            let frame = match ready!(inner.poll_frame(cx)) {
-                Some(Ok(frame)) => frame,
-                Some(Err(err)) => {
-                    *this.then = Then::End;
-                    // A response that failed because the client reset its
-                    // own oversized request reports why.
-                    if let Some(refused) = this.refused.as_ref().and_then(|slot| slot.get()) {
-                        if *this.refusal != Refusal::ClientSend {
-                            return Poll::Ready(Some(Err(refused.clone().into())));
-                        }
-                    }
-                    return Poll::Ready(Some(Err(err.into())));
-                }
-                None => {
-                    // Bytes of a prefix the body never finished: pass them
-                    // on, so the reader reports the truncation.
-                    if let Some(check) = this.check.as_ref().filter(|c| !c.held().is_empty()) {
-                        *this.queued = Some(Bytes::copy_from_slice(check.held()));
-                    }
-                    *this.then = Then::End;
-                    continue;
-                }
-            };
-            let Some(check) = this.check.as_mut() else {
-                return Poll::Ready(Some(Ok(frame)));
-            };
-            let data = match frame.into_data() {
-                Ok(data) => data,
-                Err(frame) => {
-                    if !check.held().is_empty() {
-                        *this.queued = Some(Bytes::copy_from_slice(check.held()));
-                        if let Ok(trailers) = frame.into_trailers() {
-                            *this.then = Then::Trailers(Box::new(trailers));
-                        }
-                        continue;
-                    }
-                    return Poll::Ready(Some(Ok(frame)));
-                }
-            };
-            let (head, rest) = match check.scan(data) {
-                Scan::Pass { head, rest } => (head, rest),
-                Scan::Exceeded { head, rest, len } => {
-                    *this.then = Then::Refuse(len);
-                    (head, rest)
-                }
-            };
-            let rest = (!rest.is_empty()).then_some(rest);
-            match head {
-                Some(head) => {
-                    *this.queued = rest;
-                    return Poll::Ready(Some(Ok(Frame::data(head))));
-                }
-                None => *this.queued = rest,
-            }
-        }
+            (Step::Error(err), None) => return Poll::Ready(Some(Err(err.into()))),
+            (Step::End, None) => return Poll::Ready(None),
+            (Step::Frame(_) | Step::Error(_) | Step::End, Some(status)) => status.clone(),
+            (Step::Refused { len, max }, _) => match this.side {
+                Side::Server => MessageTooLarge::sent(len, max).into(),
+                Side::Client => MessageTooLarge::received(len, max).into(),
+            },
+        };
+        // Drop the inner body: on a client that resets the stream, on a
+        // server it drops the handler's stream.
+        this.inner.set(None);
+        Poll::Ready(Some(Ok(Frame::trailers(status.to_headers()))))
     }
 
     fn is_end_stream(&self) -> bool {
-        if self.queued.is_some() {
-            return false;
-        }
-        match &self.then {
-            Then::End => true,
-            Then::Trailers(_) | Then::Refuse(_) => false,
-            Then::Read => match &self.inner {
-                None => true,
-                Some(inner) => {
-                    inner.is_end_stream() && self.check.as_ref().is_none_or(|c| c.held().is_empty())
-                }
-            },
+        match &self.inner {
+            None => true,
+            Some(inner) => self.scanner.is_end_stream(inner.is_end_stream()),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        let Some(check) = &self.check else {
-            return self
-                .inner
-                .as_ref()
-                .map_or(SizeHint::with_exact(0), B::size_hint);
-        };
-        // Never exact: a refusal can end the body early, and an exact hint
-        // would go out as `content-length`.
-        let mut hint = SizeHint::new();
-        let buffered = self.queued.as_ref().map_or(0, Bytes::len) + check.held().len();
-        let upper = match &self.inner {
-            Some(inner) => inner.size_hint().upper(),
-            None => Some(0),
-        };
-        if let Some(upper) = upper {
-            hint.set_upper(upper.saturating_add(buffered as u64));
-        }
-        hint
+        self.scanner
+            .size_hint(self.inner.as_ref().map(B::size_hint))
     }
 }
 
 impl<B> fmt::Debug for LimitsBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LimitsBody")
-            .field("max", &self.check.as_ref().map(FrameCheck::max))
-            .field("refusal", &self.refusal)
-            .field("done", &matches!(self.then, Then::End))
+            .field("max", &self.scanner.max())
+            .field("side", &self.side)
+            .field("done", &self.inner.is_none())
             .finish()
     }
 }

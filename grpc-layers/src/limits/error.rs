@@ -6,8 +6,8 @@ use std::fmt;
 use grpc_core::codec::framing::too_large_to_receive;
 use grpc_core::Status;
 
-/// A message over the size limit ended a body: the error of a request body
-/// (either side) or of a client's response body.
+/// A message over the size limit ended a request body: the error its
+/// reader (a handler, or hyper sending a client's request) gets.
 ///
 /// Its [`source`](Error::source) is the [`Status`] it stands for
 /// (`RESOURCE_EXHAUSTED`), so [`Status::from_error`] and the status layer's

@@ -4,12 +4,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use grpc_core::headers::{is_grpc_content_type, APPLICATION_GRPC, GRPC_STATUS};
+use grpc_core::headers::{is_grpc_content_type, GRPC_STATUS};
 use grpc_core::limits::MessageLimits;
 use http::header::CONTENT_TYPE;
 use pin_project_lite::pin_project;
 
-use super::body::{LimitsBody, Refusal, SendRefused};
+use grpc_core::status::mapping::Side;
+
+use super::body::{LimitsBody, Refused};
 
 /// How the response body is checked.
 #[derive(Debug)]
@@ -18,8 +20,9 @@ enum Check {
     None,
     Body {
         max: Option<usize>,
-        refusal: Refusal,
-        refused: Option<SendRefused>,
+        side: Side,
+        /// Set once the request body refused a message.
+        refused: Option<Refused>,
         /// A client's limits that raise the receive limit above the
         /// default, handed to the reader of the response (see
         /// [`ResponseFuture::checked`]).
@@ -54,15 +57,15 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn checked(
         inner: F,
         max: Option<usize>,
-        refusal: Refusal,
-        refused: Option<SendRefused>,
+        side: Side,
+        refused: Option<Refused>,
         raised: Option<MessageLimits>,
     ) -> Self {
         ResponseFuture {
             inner,
             check: Check::Body {
                 max,
-                refusal,
+                side,
                 refused,
                 raised,
             },
@@ -81,30 +84,20 @@ where
         let result = ready!(this.inner.poll(cx));
         let Check::Body {
             max,
-            refusal,
+            side,
             refused,
             raised,
         } = std::mem::replace(this.check, Check::None)
         else {
             return Poll::Ready(result.map(|response| response.map(LimitsBody::passthrough)));
         };
-        let mut response = match result {
-            Ok(response) => response,
-            Err(err) => {
-                // The client reset its own oversized request, which failed
-                // the call: answer with why, as a trailers-only response.
-                return Poll::Ready(match refused.as_ref().and_then(|slot| slot.get()) {
-                    Some(refused) => {
-                        let mut response = http::Response::new(LimitsBody::empty());
-                        let headers = response.headers_mut();
-                        headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
-                        refused.status().add_to_headers(headers);
-                        Ok(response)
-                    }
-                    None => Err(err),
-                });
-            }
-        };
+        // The request was refused (a server's handler read it, or a
+        // client's stream was reset for it): that is the call's answer,
+        // whatever the inner service made of it.
+        if let Some(status) = refused.as_ref().and_then(|slot| slot.get()) {
+            return Poll::Ready(Ok(status.clone().into_http_with(LimitsBody::empty())));
+        }
+        let mut response = result?;
         if let Some(limits) = raised {
             response.extensions_mut().insert(limits);
         }
@@ -112,7 +105,7 @@ where
         let framed = headers.get(CONTENT_TYPE).is_some_and(is_grpc_content_type)
             && !headers.contains_key(GRPC_STATUS);
         Poll::Ready(Ok(if framed {
-            response.map(|body| LimitsBody::new(body, max, refusal, refused))
+            response.map(|body| LimitsBody::new(body, max, side, refused))
         } else {
             // Trailers-only or not gRPC: no messages to check.
             response.map(LimitsBody::passthrough)

@@ -98,14 +98,15 @@
 //!
 //! | message over the limit | side | what happens |
 //! |---|---|---|
-//! | request (received) | server | the request body fails with the status; the handler reading it answers with it (`grpc-server`'s adapters do) |
+//! | request (received) | server | the request body fails with the status for its reader, and the call answers `RESOURCE_EXHAUSTED` whatever the handler makes of it (a tonic handler says `UNKNOWN`): trailers-only before the response head, trailers after |
 //! | response (sent) | server | the response body ends with `grpc-status: 8` trailers; the rest of the handler's stream is dropped |
-//! | response (received) | client | the response body fails with the status |
-//! | request (sent) | client | the request body fails, hyper resets the stream with `CANCEL`, and the call's response reports the status |
+//! | response (received) | client | the response body ends with `grpc-status: 8` trailers; the inner body is dropped, which resets the stream |
+//! | request (sent) | client | the request body fails, hyper resets the stream with `CANCEL`, and the call answers `RESOURCE_EXHAUSTED`: trailers-only, or trailers when the head had come |
 //!
-//! Body errors are [`MessageTooLarge`] (boxed as
+//! So any gRPC client or server around the layer (ours, tonic's) reads the
+//! code. A request body's error is a [`MessageTooLarge`] (boxed as
 //! [`BoxError`](grpc_core::BoxError)), whose source is the
-//! `RESOURCE_EXHAUSTED` [`Status`](grpc_core::Status), so every reader that
+//! `RESOURCE_EXHAUSTED` [`Status`](grpc_core::Status), so a reader that
 //! turns errors into statuses finds it. The inner body's own errors pass
 //! through unchanged, and the service's error type is the inner one.
 //!
@@ -118,6 +119,7 @@ mod error;
 mod frame;
 pub mod future;
 mod layer;
+mod scan;
 mod service;
 #[cfg(test)]
 mod tests;

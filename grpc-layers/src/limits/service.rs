@@ -5,24 +5,15 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use grpc_core::headers::is_grpc_content_type;
 use grpc_core::limits::{MessageLimits, DEFAULT_MAX_RECEIVE_MESSAGE_SIZE};
+use grpc_core::status::mapping::Side;
 use grpc_core::{BoxError, GrpcBody};
 use http::header::CONTENT_TYPE;
 use http_body::Body;
 use tower_service::Service;
 
-use super::body::{LimitsBody, Refusal, SendRefused};
+use super::body::{LimitsBody, Refused, RequestBody};
 use super::future::ResponseFuture;
 use super::{ClientLimitsLayer, ServerLimitsLayer};
-
-/// Which end of a call the limits are on: it decides which body is
-/// "received" and which is "sent".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Side {
-    /// Requests are received, responses sent.
-    Server,
-    /// Requests are sent, responses received.
-    Client,
-}
 
 /// A side's service: the struct, its accessors and the `Service` impl,
 /// the same on both sides but for the side.
@@ -112,44 +103,22 @@ where
     // an outer limits layer) and this layer's combine to the narrowest,
     // which everything further in reads.
     let limits = own.apply(&mut parts.extensions);
-    let (request_max, response_max, request_refusal, response_refusal) = match side {
-        Side::Server => (
-            limits.max_receive(),
-            limits.max_send(),
-            Refusal::Received,
-            Refusal::ServerSend,
-        ),
-        Side::Client => (
-            limits.max_send(),
-            limits.max_receive(),
-            Refusal::ClientSend,
-            Refusal::Received,
-        ),
+    let (request_max, response_max) = match side {
+        Side::Server => (limits.max_receive(), limits.max_send()),
+        Side::Client => (limits.max_send(), limits.max_receive()),
     };
-    let mut refused: Option<SendRefused> = None;
+    let mut refused: Option<Refused> = None;
     let body = match checked(request_max) {
         // Nothing to check: no wrapper, and no box for a `GrpcBody`.
         None => GrpcBody::new(body),
         Some(max) => {
-            if request_refusal == Refusal::ClientSend {
-                refused = Some(SendRefused::default());
-            }
-            GrpcBody::new(LimitsBody::new(
-                body,
-                Some(max),
-                request_refusal,
-                refused.clone(),
-            ))
+            let slot = Refused::default();
+            refused = Some(slot.clone());
+            GrpcBody::new(RequestBody::new(body, max, side, slot))
         }
     };
     let raised = (side == Side::Client && limits.max_receive() > DEFAULT_MAX_RECEIVE_MESSAGE_SIZE)
         .then_some(limits);
     let future = inner.call(http::Request::from_parts(parts, body));
-    ResponseFuture::checked(
-        future,
-        checked(response_max),
-        response_refusal,
-        refused,
-        raised,
-    )
+    ResponseFuture::checked(future, checked(response_max), side, refused, raised)
 }

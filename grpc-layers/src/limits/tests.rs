@@ -14,9 +14,7 @@ use tower::{service_fn, ServiceExt};
 use tower_layer::Layer;
 use tower_test::mock;
 
-use super::{
-    ClientLimits, ClientLimitsLayer, LimitsBody, MessageTooLarge, ServerLimits, ServerLimitsLayer,
-};
+use super::{ClientLimits, ClientLimitsLayer, LimitsBody, ServerLimits, ServerLimitsLayer};
 
 /// Runs the block once with `layer` bound to each side's layer (default
 /// limits): the behaviour it tests is the same on both.
@@ -94,11 +92,6 @@ fn status_of(err: &BoxError) -> Status {
     grpc_core::status::find_in_chain::<Status>(&**err)
         .unwrap_or_else(|| panic!("a status in the chain, got {err:?}"))
         .clone()
-}
-
-fn too_large(err: &BoxError) -> &MessageTooLarge {
-    err.downcast_ref::<MessageTooLarge>()
-        .unwrap_or_else(|| panic!("MessageTooLarge, got {err:?}"))
 }
 
 /// The `MessageLimits` the inner service saw, as a response extension.
@@ -229,7 +222,8 @@ async fn a_refused_response_drops_the_rest_of_the_handlers_body() {
 }
 
 #[tokio::test]
-async fn a_received_response_message_over_the_limit_fails_the_body_on_the_client() {
+async fn a_received_response_message_over_the_limit_ends_the_body_with_resource_exhausted_on_the_client(
+) {
     let peer = service_fn(|_: Request| async {
         let body = ScriptedBody::messages([&b"fine"[..], b"too big"]).with_status(&Status::ok());
         Ok::<_, Infallible>(grpc_response(body))
@@ -242,10 +236,11 @@ async fn a_received_response_message_over_the_limit_fails_the_body_on_the_client
         .unwrap();
     let drained = drain(response.into_body()).await;
     assert_eq!(drained.data, frames(&[b"fine"]));
-    assert!(drained.trailers.is_none());
-    let error = drained.error.expect("the body failed");
-    assert!(too_large(&error).is_received());
-    assert_eq!(status_of(&error).code(), Code::ResourceExhausted);
+    assert!(drained.error.is_none(), "trailers any gRPC reader reads");
+    let trailers = drained.trailers.expect("trailers");
+    let status = Status::from_headers(&trailers).unwrap();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("7 vs. 5"), "{status:?}");
 }
 
 /// A stand-in for hyper's client: sends the request body, and fails the
@@ -280,10 +275,19 @@ async fn a_sent_request_message_over_the_limit_fails_the_call_with_resource_exha
 }
 
 #[tokio::test]
-async fn a_sent_request_refused_after_the_response_head_fails_the_response_body() {
+async fn a_sent_request_refused_after_the_response_head_ends_the_response_body_with_resource_exhausted(
+) {
+    // The head comes first; the request fails while the response streams,
+    // and the transport then fails the response body.
     let peer = service_fn(|request: Request| async move {
-        assert!(drain(request.into_body()).await.error.is_some());
-        let body = ScriptedBody::messages([b"head"]).with_error(Status::unknown("h2 reset"));
+        let head = futures_util::stream::once(async {
+            Ok::<_, BoxError>(http_body::Frame::data(encode_raw(b"head", false)))
+        });
+        let fail = futures_util::stream::once(async move {
+            assert!(drain(request.into_body()).await.error.is_some());
+            Err::<http_body::Frame<Bytes>, BoxError>("stream error sent by user: CANCEL".into())
+        });
+        let body = http_body_util::StreamBody::new(futures_util::StreamExt::chain(head, fail));
         Ok::<_, BoxError>(grpc_response(body))
     });
     let body = ScriptedBody::messages([vec![1u8; 64]]);
@@ -295,13 +299,32 @@ async fn a_sent_request_refused_after_the_response_head_fails_the_response_body(
         .unwrap();
     let drained = drain(response.into_body()).await;
     assert_eq!(drained.data, frames(&[b"head"]));
-    let error = drained.error.unwrap();
-    let refused = too_large(&error);
-    assert!(!refused.is_received(), "the request's refusal, reported");
-    assert_eq!(
-        Status::from(refused.clone()).code(),
-        Code::ResourceExhausted
-    );
+    assert!(drained.error.is_none(), "the transport's error is replaced");
+    let status = Status::from_headers(&drained.trailers.unwrap()).unwrap();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("64 vs. 10"), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_received_request_refused_is_the_answer_whatever_the_handler_makes_of_it() {
+    // A handler of another library reads the failed request and answers
+    // UNKNOWN (as tonic's do); the call still ends RESOURCE_EXHAUSTED.
+    let handler = service_fn(|request: Request| async move {
+        assert!(drain(request.into_body()).await.error.is_some());
+        Ok::<_, Infallible>(
+            Status::unknown("error reading a body from connection").into_http::<GrpcBody>(),
+        )
+    });
+    let body = ScriptedBody::messages([vec![1u8; 64]]);
+    let response = ServerLimitsLayer::new()
+        .max_receive_message_size(10)
+        .layer(handler)
+        .oneshot(grpc_request(GrpcBody::new(body)))
+        .await
+        .unwrap();
+    let status = Status::from_headers(response.headers()).unwrap();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("64 vs. 10"), "{status:?}");
 }
 
 #[tokio::test]
@@ -538,7 +561,7 @@ fn a_limits_service_exposes_its_inner_service() {
         LimitsBody::new(
             Full::new(Bytes::new()),
             Some(3),
-            super::body::Refusal::Received,
+            grpc_core::status::mapping::Side::Client,
             None
         )
     );
