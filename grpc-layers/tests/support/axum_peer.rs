@@ -16,7 +16,8 @@ use super::{listen, TestServer};
 pub const UNARY: GrpcMethod = GrpcMethod::new("test.Echo", "Unary");
 
 /// Our router with `/test.Echo/Unary`, which does what the tonic echo
-/// service does for the same messages (`sleep:`, `size:`, `code:`).
+/// service does for the same messages (`sleep:`, `size:`, `code:`,
+/// `panic`).
 pub fn echo_router() -> Router {
     Router::new().route(
         UNARY,
@@ -32,6 +33,8 @@ pub fn echo_router() -> Router {
                     Code::from_i32(code.parse().unwrap()),
                     "as asked",
                 ));
+            } else if message == "panic" {
+                panic!("the handler panicked, as asked");
             } else {
                 message
             };
