@@ -8,7 +8,8 @@
     feature = "compression-gzip",
     feature = "auth",
     feature = "status",
-    feature = "load-shed"
+    feature = "load-shed",
+    feature = "otel"
 ))]
 
 mod support;
@@ -22,7 +23,7 @@ use grpc_layers::deadline::ServerDeadlineLayer;
 use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::load_shed::ServerLoadShedLayer;
 use grpc_layers::status::ServerStatusLayer;
-use support::axum_peer::{echo_router, our_unary, serve_axum};
+use support::axum_peer::{echo_router, our_unary, serve_axum, serve_axum_with_connect_info};
 use support::{bounded, TestServer};
 use tower::ServiceBuilder;
 
@@ -132,4 +133,41 @@ async fn the_server_load_shed_layer_on_an_axum_router_refuses_the_excess() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+}
+
+#[tokio::test]
+async fn the_server_telemetry_layer_on_an_axum_router_records_the_peer_and_known_methods() {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use grpc_core::method::MethodName;
+    use grpc_layers::otel::ServerTelemetryLayer;
+    use support::telemetry::{attribute, Spans};
+
+    let spans = Spans::new();
+    let routes = echo_router();
+    let layer = ServerTelemetryLayer::new()
+        .tracer_provider(&spans.provider)
+        .peer_addr(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|info| info.0))
+        .known_methods(routes.methods().map(MethodName::from));
+    let app = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route_service("/test.Echo/Unary", routes)
+        .layer(layer);
+    let server = serve_axum_with_connect_info(app).await;
+    assert_eq!(
+        bounded(our_unary(server.channel(), "hi")).await.unwrap(),
+        "hi"
+    );
+    let finished = spans.finished(1).await;
+    let span = &finished[0];
+    assert_eq!(span.name, "test.Echo/Unary");
+    assert_eq!(
+        attribute(span, "rpc.method").as_deref(),
+        Some("test.Echo/Unary")
+    );
+    assert_eq!(
+        attribute(span, "network.peer.address").as_deref(),
+        Some("127.0.0.1")
+    );
 }

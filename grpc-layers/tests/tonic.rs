@@ -9,26 +9,31 @@
     feature = "compression-gzip",
     feature = "auth",
     feature = "status",
-    feature = "load-shed"
+    feature = "load-shed",
+    feature = "otel"
 ))]
 
 mod support;
 
 use std::time::{Duration, Instant};
 
+use grpc_core::method::MethodName;
 use grpc_core::GrpcBody;
 use grpc_layers::auth::{BearerTokens, ClientAuthLayer, ServerAuthLayer};
 use grpc_layers::compression::{ClientCompressionLayer, Encoding, ServerCompressionLayer};
 use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
 use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
 use grpc_layers::load_shed::ServerLoadShedLayer;
+use grpc_layers::otel::ServerTelemetryLayer;
 use grpc_layers::status::{ClientStatusLayer, ServerStatusLayer};
+use support::telemetry::{attribute, Spans};
 use support::tonic_peer::{
     serve_tonic, serve_tonic_echo, text, tonic_channel, tonic_ticks, tonic_unary,
     tonic_unary_request, TonicEcho,
 };
 use support::{bounded, TestServer};
 use tonic::codec::CompressionEncoding;
+use tonic::transport::server::TcpConnectInfo;
 use tonic::Code;
 use tower::layer::util::Identity;
 use tower::ServiceBuilder;
@@ -153,6 +158,58 @@ async fn the_server_load_shed_layer_refuses_the_excess_in_a_tonic_server() {
     assert!(
         status.metadata().get("grpc-retry-pushback-ms").is_some(),
         "{status:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_server_telemetry_layer_in_a_tonic_server_records_the_peer_and_unknown_methods() {
+    let spans = Spans::new();
+    let layer = ServerTelemetryLayer::new()
+        .tracer_provider(&spans.provider)
+        .peer_addr(|ext| {
+            ext.get::<TcpConnectInfo>()
+                .and_then(|info| info.remote_addr())
+        })
+        .known_methods([MethodName::parse(support::tonic_peer::UNARY).unwrap()]);
+    let server = serve_tonic(layer).await;
+    assert_eq!(
+        bounded(tonic_unary(tonic_channel(&server), "hi"))
+            .await
+            .unwrap(),
+        "hi"
+    );
+    // A path tonic's service answers UNIMPLEMENTED itself, with no mark
+    // of ours: the known methods say it is not one.
+    let mut grpc = tonic::client::Grpc::new(tonic_channel(&server));
+    grpc.ready().await.unwrap();
+    let status = bounded(grpc.unary(
+        tonic::Request::new(text("hi")),
+        http::uri::PathAndQuery::from_static("/test.Echo/MadeUp"),
+        support::tonic_peer::codec(),
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+
+    let finished = spans.finished(2).await;
+    let known = finished
+        .iter()
+        .find(|s| s.name == "test.Echo/Unary")
+        .unwrap();
+    assert_eq!(
+        attribute(known, "rpc.method").as_deref(),
+        Some("test.Echo/Unary")
+    );
+    assert_eq!(
+        attribute(known, "network.peer.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert!(attribute(known, "network.peer.port").is_some());
+    let other = finished.iter().find(|s| s.name == "grpc").unwrap();
+    assert_eq!(attribute(other, "rpc.method").as_deref(), Some("_OTHER"));
+    assert_eq!(
+        attribute(other, "rpc.method_original").as_deref(),
+        Some("test.Echo/MadeUp")
     );
 }
 

@@ -185,6 +185,13 @@ impl Router {
         self.inner.routes.contains_key(path)
     }
 
+    /// Every method with a route, in no particular order: what a
+    /// telemetry layer in front is told the server serves
+    /// (`ServerTelemetryLayer::known_methods`).
+    pub fn methods(&self) -> impl Iterator<Item = GrpcMethod> + '_ {
+        self.inner.routes.values().map(|route| route.method)
+    }
+
     /// The names of the services with at least one route.
     pub fn services(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.inner.services.iter().copied()
@@ -393,6 +400,13 @@ mod tests {
                 "{ct:?}"
             );
         }
+    }
+
+    #[test]
+    fn methods_are_listed() {
+        let mut methods: Vec<String> = router().methods().map(|m| m.to_string()).collect();
+        methods.sort();
+        assert_eq!(methods, ["/echo.Echo/Unary"]);
     }
 
     #[test]

@@ -17,7 +17,6 @@ use grpc_core::headers::GRPC_STATUS as GRPC_STATUS_HEADER;
 use grpc_core::status::decode_grpc_message;
 use grpc_core::status::mapping::code_from_http_status;
 use grpc_core::Code;
-use grpc_transport::peer::PeerAddr;
 use http::{HeaderMap, StatusCode};
 use opentelemetry::trace::{SpanKind, Status as SpanStatus, TraceContextExt, Tracer};
 use opentelemetry::{Array, Context, ContextGuard, KeyValue, StringValue, Value};
@@ -248,7 +247,13 @@ impl Call {
     /// the context the request carries.
     pub(crate) fn server(shared: Arc<Shared>, request: &http::Request<impl Sized>) -> Call {
         let parent = super::propagation::extract(request.headers());
-        let method = Method::of_path(request.uri().path());
+        let path = request.uri().path();
+        let mut method = Method::of_path(path);
+        // With the served methods given, a call is known or not at once.
+        let known = shared.known.as_ref().map(|known| known.get(path).is_some());
+        if known == Some(true) {
+            method.remember();
+        }
         let mut attributes = Vec::with_capacity(3);
         attributes.push(KeyValue::new(RPC_SYSTEM_NAME, GRPC));
         let endpoint = shared.endpoint.clone();
@@ -268,7 +273,7 @@ impl Call {
         let recording = cx.span().is_recording();
         if recording {
             let span = cx.span();
-            if let Some(PeerAddr(peer)) = request.extensions().get::<PeerAddr>() {
+            if let Some(peer) = (shared.peer)(request.extensions()) {
                 span.set_attribute(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
                 span.set_attribute(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
             }
@@ -281,7 +286,9 @@ impl Call {
         if method.is_interned() {
             attempt.started(&shared, &method.value(), None);
         }
-        Call::assemble(shared, cx, recording, method, endpoint, attempt)
+        let mut call = Call::assemble(shared, cx, recording, method, endpoint, attempt);
+        call.unknown = known == Some(false);
+        call
     }
 
     /// Starts recording a call the client makes, as a child of the current
@@ -401,7 +408,9 @@ impl Call {
     /// when the call ended with the head (trailers-only, or not gRPC).
     pub(crate) fn on_head<B>(&mut self, response: &http::Response<B>) -> bool {
         if self.shared.side == Side::Server {
-            if response
+            if self.shared.known.is_some() {
+                // Decided when the call came in, from the served methods.
+            } else if response
                 .extensions()
                 .get::<grpc_core::method::UnknownMethod>()
                 .is_some()

@@ -2,10 +2,13 @@
 //! services share.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, RwLock};
 
+use grpc_core::method::{MethodMap, MethodName};
+use grpc_transport::peer::PeerAddr;
 use http::uri::Authority;
-use http::HeaderName;
+use http::{Extensions, HeaderName};
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::trace::{
@@ -42,6 +45,18 @@ pub(crate) struct Config {
     response_metadata: Vec<HeaderName>,
     /// Server: its own address; client: the channel's target.
     target: Option<Target>,
+    /// Server: where the peer's address is read from.
+    peer: Option<PeerLookup>,
+    /// Server: the methods it serves, if given; the others are `_OTHER`.
+    known: Option<Arc<MethodMap<()>>>,
+}
+
+/// Reads a call's peer address from its request extensions.
+pub(crate) type PeerLookup = Arc<dyn Fn(&Extensions) -> Option<SocketAddr> + Send + Sync>;
+
+/// The default lookup: the [`PeerAddr`] grpc-server inserts.
+fn peer_addr(extensions: &Extensions) -> Option<SocketAddr> {
+    extensions.get::<PeerAddr>().map(|peer| peer.0)
 }
 
 /// A metadata key recorded as an attribute.
@@ -84,6 +99,10 @@ pub(crate) struct Shared {
     pub(crate) request_metadata: Box<[MetadataKey]>,
     pub(crate) response_metadata: Box<[MetadataKey]>,
     pub(crate) endpoint: Option<Endpoint>,
+    /// Server: where the peer's address is read from.
+    pub(crate) peer: PeerLookup,
+    /// Server: the methods it serves, if given.
+    pub(crate) known: Option<Arc<MethodMap<()>>>,
     /// Client without a configured target: the last authority seen.
     last_authority: RwLock<Option<(Authority, Endpoint)>>,
 }
@@ -125,6 +144,8 @@ impl Shared {
             request_metadata: metadata_keys(REQUEST_METADATA, &config.request_metadata),
             response_metadata: metadata_keys(RESPONSE_METADATA, &config.response_metadata),
             endpoint: config.target.clone().map(Endpoint::of),
+            peer: config.peer.clone().unwrap_or_else(|| Arc::new(peer_addr)),
+            known: config.known.clone(),
             last_authority: RwLock::new(None),
         }
     }
@@ -328,6 +349,63 @@ impl ServerTelemetryLayer {
                 port,
             })
         })
+    }
+
+    /// Where the peer's address (`network.peer.address`,
+    /// `network.peer.port`) is read from in a call's request extensions.
+    /// By default the layer reads grpc-server's
+    /// [`PeerAddr`](grpc_transport::peer::PeerAddr); under another server,
+    /// read what it puts there:
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    ///
+    /// use axum::extract::ConnectInfo;
+    /// use grpc_layers::otel::ServerTelemetryLayer;
+    /// use tonic::transport::server::TcpConnectInfo;
+    ///
+    /// // axum, served with `into_make_service_with_connect_info::<SocketAddr>()`:
+    /// let axum = ServerTelemetryLayer::new()
+    ///     .peer_addr(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|info| info.0));
+    /// // A tonic `Server`:
+    /// let tonic = ServerTelemetryLayer::new()
+    ///     .peer_addr(|ext| ext.get::<TcpConnectInfo>().and_then(|info| info.remote_addr()));
+    /// # let _ = (axum, tonic);
+    /// ```
+    pub fn peer_addr(
+        self,
+        lookup: impl Fn(&Extensions) -> Option<SocketAddr> + Send + Sync + 'static,
+    ) -> Self {
+        let lookup: PeerLookup = Arc::new(lookup);
+        self.with(|config| config.peer = Some(lookup))
+    }
+
+    /// The methods this server serves: a call of any other is recorded as
+    /// `rpc.method = "_OTHER"` (and A66's `grpc.method = "other"`), so a
+    /// client sending made-up paths cannot grow the metrics' cardinality.
+    /// A [`MethodName`] of a service stands for all of its methods.
+    ///
+    /// Without it, the layer relies on grpc-server's router, which marks
+    /// its answer to an unknown method with
+    /// [`UnknownMethod`](grpc_core::method::UnknownMethod); under another
+    /// server, or in front of a router of another library, give the list:
+    ///
+    /// ```
+    /// use grpc_core::method::MethodName;
+    /// use grpc_core::GrpcMethod;
+    /// use grpc_layers::otel::ServerTelemetryLayer;
+    ///
+    /// // From grpc-server's router: `router.methods()`; or by hand:
+    /// let layer = ServerTelemetryLayer::new().known_methods([
+    ///     MethodName::from(GrpcMethod::new("helloworld.Greeter", "SayHello")),
+    ///     MethodName::parse("grpc.health.v1.Health").unwrap(),
+    /// ]);
+    /// # let _ = layer;
+    /// ```
+    pub fn known_methods(self, methods: impl IntoIterator<Item = impl Into<MethodName>>) -> Self {
+        let known: MethodMap<()> = methods.into_iter().map(|m| (m.into(), ())).collect();
+        let known = Arc::new(known);
+        self.with(|config| config.known = Some(known))
     }
 }
 

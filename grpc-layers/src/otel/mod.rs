@@ -59,15 +59,19 @@
 //! or `CLIENT`, with `rpc.system.name = "grpc"`, `rpc.method` (the full
 //! method name), `rpc.response.status_code` (the code's name, e.g.
 //! `DEADLINE_EXCEEDED`), and `error.type` (the same name) when the call
-//! failed. A method the server's router does not know (it marks its answer
-//! with [`UnknownMethod`](grpc_core::method::UnknownMethod)) is recorded
-//! as `rpc.method = "_OTHER"` with `rpc.method_original` and the span
-//! renamed `grpc`; so is a path that is not `/Service/Method`.
+//! failed. A method the server does not serve is recorded as
+//! `rpc.method = "_OTHER"` with `rpc.method_original` and the span renamed
+//! `grpc`; so is a path that is not `/Service/Method`. The layer knows
+//! which methods the server serves from
+//! [`known_methods`](ServerTelemetryLayer::known_methods) when given
+//! (under any server: `Router::methods()` lists grpc-server's), else from
+//! grpc-server's router, which marks its answer to an unknown method with
+//! [`UnknownMethod`](grpc_core::method::UnknownMethod).
 //!
 //! | attribute | server | client |
 //! |---|---|---|
 //! | `server.address`, `server.port` | [`server_address`](ServerTelemetryLayer::server_address), else left out | [`target`](ClientTelemetryLayer::target), else the request URI's authority |
-//! | `network.peer.address`, `network.peer.port` | the peer ([`PeerAddr`](grpc_transport::peer::PeerAddr) in the request extensions) | — |
+//! | `network.peer.address`, `network.peer.port` | the peer: grpc-server's [`PeerAddr`](grpc_transport::peer::PeerAddr) in the request extensions, or what [`peer_addr`](ServerTelemetryLayer::peer_addr) reads there (axum's `ConnectInfo`, tonic's `TcpConnectInfo`) | — |
 //! | `rpc.request.metadata.<key>`, `rpc.response.metadata.<key>` | only keys listed with [`request_metadata`](ServerTelemetryLayer::request_metadata) / [`response_metadata`](ServerTelemetryLayer::response_metadata) | the same |
 //!
 //! The span status is `Error` (with the status message) for a failed

@@ -57,6 +57,22 @@ pub async fn serve_axum(app: axum::Router) -> TestServer {
     server
 }
 
+/// Serves `app` with `axum::serve`, each request carrying axum's
+/// `ConnectInfo<SocketAddr>`.
+pub async fn serve_axum_with_connect_info(app: axum::Router) -> TestServer {
+    let (listener, server, stopped) = listen().await;
+    tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    server
+}
+
 /// A unary call of [`UNARY`] with our client over `service`.
 pub async fn our_unary<S>(service: S, message: &str) -> Result<String, Status>
 where

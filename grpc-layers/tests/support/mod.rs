@@ -4,6 +4,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod axum_peer;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 pub mod tonic_peer;
 
 use std::future::Future;
