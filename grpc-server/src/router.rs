@@ -406,7 +406,7 @@ mod tests {
     fn methods_are_listed() {
         let mut methods: Vec<String> = router().methods().map(|m| m.to_string()).collect();
         methods.sort();
-        assert_eq!(methods, ["/echo.Echo/Unary"]);
+        assert_eq!(methods, ["/t.Echo/Say"]);
     }
 
     #[test]
