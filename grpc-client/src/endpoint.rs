@@ -27,9 +27,12 @@
 //! | `http://host:port` | TCP, HTTP/2 with prior knowledge (h2c) | `http://host:port` |
 //! | `https://host:port` | TLS over TCP (feature `tls`) with the platform's roots, or what [`Endpoint::tls`] sets | `https://host:port` |
 //! | `unix:/path`, `unix:///path` (absolute), `unix:path` (relative) | a Unix domain socket, h2c (TLS with [`Endpoint::tls`]) | `http://localhost` |
+//! | `dns:///host:port`, `host:port` (gRPC's default scheme), `ipv4:addr:port`, `ipv6:[addr]:port` | TCP to that one server, h2c (TLS with [`Endpoint::tls`]); the port is 443 unless given, as gRPC's naming document says | `http://host:port` |
 //! | anything, with [`Endpoint::connector`] | your own [`Connect`], e.g. an in-memory [`grpc_transport::memory::pair`] | the URI's scheme and authority |
 //!
-//! Every target goes through the same connection code: whatever the
+//! Targets are read by grpc-core's one [target parser](grpc_core::target).
+//! A list of addresses and a `dns://server/…` authority need a resolver and
+//! are refused. Every target goes through the same connection code: whatever the
 //! connector opens is a [`BoxedIo`](grpc_transport::BoxedIo), TLS (when
 //! configured) runs on top, then the HTTP/2 handshake. Without the `tls`
 //! feature `https://` is refused with an [`Error`] for which
@@ -40,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use grpc_core::target::Target as GrpcTarget;
 use grpc_transport::{Connect, ConnectFuture, TcpConnector};
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
@@ -230,50 +234,65 @@ impl Endpoint {
         }
     }
 
-    /// An endpoint from a target string or bytes read at run time: a URI
-    /// (`http://`, `https://`) or a Unix domain socket (`unix:/path`,
-    /// `unix:///path`, `unix:relative/path`).
+    /// An endpoint from a target string or bytes read at run time, read by
+    /// grpc-core's one [target parser](grpc_core::target): a URI
+    /// (`http://`, `https://`), a Unix domain socket (`unix:/path`,
+    /// `unix:///path`, `unix:relative/path`), a DNS name
+    /// (`dns:///host:port`, or `host:port` with no scheme) or one address
+    /// (`ipv4:10.0.0.1:50051`, `ipv6:[::1]:50051`), the last two over h2c
+    /// (TLS with [`Endpoint::tls`]). A list of several addresses and a DNS
+    /// server authority (`dns://8.8.8.8/…`) need a resolver, which this
+    /// endpoint does not have: they are refused.
     pub fn from_shared(uri: impl Into<Bytes>) -> Result<Endpoint, Error> {
         let uri = uri.into();
-        if let Some(path) = uri.strip_prefix(b"unix:") {
-            return Endpoint::from_unix_target(path);
+        let invalid = |why: String| Error::with(Kind::InvalidUri, why);
+        let text = std::str::from_utf8(&uri).map_err(|e| Error::with(Kind::InvalidUri, e))?;
+        let target = GrpcTarget::parse(text).map_err(|e| Error::with(Kind::InvalidUri, e))?;
+        let h2c = |host: &str, port: u16| {
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.to_owned()
+            };
+            Endpoint::new(
+                Uri::try_from(format!("http://{host}:{port}"))
+                    .map_err(|e| Error::with(Kind::InvalidUri, e))?,
+            )
+        };
+        match &target {
+            GrpcTarget::Http { .. } => {
+                let uri =
+                    Uri::from_maybe_shared(uri).map_err(|e| Error::with(Kind::InvalidUri, e))?;
+                Endpoint::new(uri)
+            }
+            GrpcTarget::Unix(path) => Endpoint::from_unix_path(path),
+            GrpcTarget::Dns {
+                authority: None,
+                host,
+                port,
+            } => h2c(host, *port),
+            GrpcTarget::Addresses(addresses) if addresses.len() == 1 => {
+                h2c(&addresses[0].ip().to_string(), addresses[0].port())
+            }
+            GrpcTarget::Dns { .. } => Err(invalid(format!(
+                "{target}: a DNS server authority needs a resolver; write dns:///host:port"
+            ))),
+            GrpcTarget::Addresses(_) => Err(invalid(format!(
+                "{target}: a list of addresses needs a load-balancing channel; give one address"
+            ))),
+            _ => Err(invalid(format!(
+                "{target}: not a target an endpoint connects to"
+            ))),
         }
-        let uri = Uri::from_maybe_shared(uri).map_err(|e| Error::with(Kind::InvalidUri, e))?;
-        Endpoint::new(uri)
     }
 
     #[cfg(unix)]
-    fn from_unix_target(path: &[u8]) -> Result<Endpoint, Error> {
-        use std::os::unix::ffi::OsStrExt;
-        // `unix:///abs` and `unix:/abs` are absolute, `unix:rel` relative;
-        // `unix://host/...` names an authority, which gRPC does not allow.
-        let path = match path.strip_prefix(b"//") {
-            Some(rest) if rest.starts_with(b"/") => rest,
-            Some(_) => {
-                return Err(Error::with(
-                    Kind::InvalidUri,
-                    "unix:// targets take an absolute path and no host: write unix:///path",
-                ))
-            }
-            None => path,
-        };
-        if path.is_empty() {
-            return Err(Error::with(
-                Kind::InvalidUri,
-                "the unix: target has no path",
-            ));
-        }
-        if path.contains(&0) {
-            return Err(Error::with(
-                Kind::InvalidUri,
-                "the unix: target's path contains a NUL byte",
-            ));
-        }
-        Ok(Endpoint::unix(std::ffi::OsStr::from_bytes(path)))
+    fn from_unix_path(path: &str) -> Result<Endpoint, Error> {
+        Ok(Endpoint::unix(path))
     }
 
     #[cfg(not(unix))]
-    fn from_unix_target(_: &[u8]) -> Result<Endpoint, Error> {
+    fn from_unix_path(_: &str) -> Result<Endpoint, Error> {
         Err(Error::with(
             Kind::InvalidUri,
             "unix: targets need a platform with Unix domain sockets",
@@ -584,11 +603,30 @@ mod tests {
     }
 
     #[test]
+    fn grpc_naming_targets_connect_to_their_one_server_over_h2c() {
+        for (target, host, port) in [
+            ("dns:///localhost:50051", "localhost", 50051),
+            ("localhost:50051", "localhost", 50051),
+            ("dns:api.example.com", "api.example.com", 443),
+            ("ipv4:10.0.0.1:7", "10.0.0.1", 7),
+            ("ipv6:[::1]:8", "::1", 8),
+        ] {
+            let e = Endpoint::from_static(target);
+            assert_eq!(tcp(&e), (host, port), "{target}");
+            assert_eq!(e.scheme, Scheme::HTTP, "{target}");
+        }
+        for needs_a_resolver in ["ipv4:10.0.0.1,10.0.0.2", "dns://8.8.8.8/x:1"] {
+            let err = Endpoint::from_shared(needs_a_resolver).unwrap_err();
+            assert!(err.is_invalid_uri(), "{needs_a_resolver}");
+        }
+    }
+
+    #[test]
     fn other_schemes_are_refused_clearly() {
         assert!(Endpoint::from_shared("ftp://x:1")
             .unwrap_err()
             .is_invalid_uri());
-        assert!(Endpoint::from_shared("127.0.0.1:50051")
+        assert!(Endpoint::from_shared("xds:///svc")
             .unwrap_err()
             .is_invalid_uri());
         assert!(Endpoint::from_shared("not a uri")

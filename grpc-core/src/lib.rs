@@ -36,6 +36,7 @@ mod request;
 pub mod security;
 pub mod status;
 pub mod streaming;
+pub mod target;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
 pub mod timeout;

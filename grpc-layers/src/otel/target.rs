@@ -3,6 +3,7 @@
 //! configuration, not the connection; the whole target as the address when
 //! no host can be read from it.
 
+use grpc_core::target::Target as CoreTarget;
 use http::uri::Authority;
 
 /// What a target says about the server: its address and port, and A66's
@@ -14,103 +15,50 @@ pub(crate) struct Target {
     pub(crate) canonical: String,
 }
 
-/// `host:port`, `[v6]:port` or `host`.
-fn host_port(s: &str) -> Option<(String, Option<u16>)> {
-    if s.is_empty() {
-        return None;
-    }
-    if let Some(rest) = s.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(port) => Some(port.parse().ok()?),
-            None if after.is_empty() => None,
-            None => return None,
-        };
-        return Some((host.to_owned(), port));
-    }
-    match s.rsplit_once(':') {
-        // More than one colon without brackets: a bare IPv6 address.
-        Some((host, _)) if host.contains(':') => Some((s.to_owned(), None)),
-        Some((host, port)) => Some((host.to_owned(), Some(port.parse().ok()?))),
-        None => Some((s.to_owned(), None)),
-    }
-}
-
 impl Target {
     /// Reads a gRPC target string (gRPC's naming document), or an
-    /// `http(s)://` endpoint URI.
+    /// `http(s)://` endpoint URI, with grpc-core's one parser. A target it
+    /// does not read (`xds:`, a scheme of a resolver we do not have) is
+    /// the address as a whole.
     pub(crate) fn parse(target: &str) -> Target {
-        let whole = || Target {
+        let whole = |canonical: String| Target {
             address: target.to_owned(),
             port: None,
-            canonical: target.to_owned(),
+            canonical,
         };
-        if let Some(rest) = target.strip_prefix("dns:") {
-            // dns:[//authority/]host[:port]
-            let name = match rest.strip_prefix("//") {
-                Some(after) => match after.split_once('/') {
-                    Some((_, name)) => name,
-                    None => return whole(),
-                },
-                None => rest,
-            };
-            return match host_port(name) {
-                Some((address, port)) => Target {
-                    address,
-                    port,
-                    canonical: target.to_owned(),
-                },
-                None => whole(),
-            };
-        }
-        for scheme in ["unix://", "unix:"] {
-            if let Some(path) = target.strip_prefix(scheme) {
-                return Target {
-                    address: path.to_owned(),
-                    port: None,
-                    canonical: target.to_owned(),
-                };
-            }
-        }
-        for scheme in ["http://", "https://"] {
-            if let Some(rest) = target.strip_prefix(scheme) {
-                let authority = rest.split('/').next().unwrap_or_default();
-                let default = if scheme == "https://" { 443 } else { 80 };
-                return match host_port(authority) {
-                    Some((address, port)) => Target {
-                        address,
-                        port: Some(port.unwrap_or(default)),
-                        canonical: target.to_owned(),
-                    },
-                    None => whole(),
-                };
-            }
-        }
-        if target.contains("://") {
-            return whole();
-        }
-        for scheme in ["ipv4:", "ipv6:"] {
-            if let Some(list) = target.strip_prefix(scheme) {
-                // One address reads as it; a list has no one server.
-                return match host_port(list).filter(|_| !list.contains(',')) {
-                    Some((address, port)) => Target {
-                        address,
-                        port,
-                        canonical: target.to_owned(),
-                    },
-                    None => whole(),
-                };
-            }
-        }
-        // `host:port` or `host`, a DNS name; `scheme:rest` (xds:, …) fails
-        // to read as one and is kept whole.
-        match host_port(target) {
-            Some((address, port)) => Target {
-                address,
-                port,
-                canonical: format!("dns:///{target}"),
+        let Ok(parsed) = CoreTarget::parse(target) else {
+            return whole(target.to_owned());
+        };
+        // A66: the user's target with the scheme added when left out.
+        let schemed = target.starts_with("dns:") || !matches!(parsed, CoreTarget::Dns { .. });
+        let canonical = if schemed {
+            target.to_owned()
+        } else {
+            format!("dns:///{target}")
+        };
+        match &parsed {
+            CoreTarget::Unix(path) | CoreTarget::UnixAbstract(path) => Target {
+                address: path.clone(),
+                port: None,
+                canonical,
             },
-            None => whole(),
+            // One address reads as it; a list has no one server.
+            CoreTarget::Addresses(addresses) => match addresses.as_slice() {
+                [one] => Target {
+                    address: one.ip().to_string(),
+                    port: Some(one.port()),
+                    canonical,
+                },
+                _ => whole(canonical),
+            },
+            _ => match parsed.host_port() {
+                Some((host, port)) => Target {
+                    address: host.to_owned(),
+                    port: Some(port),
+                    canonical,
+                },
+                None => whole(canonical),
+            },
         }
     }
 
