@@ -25,14 +25,14 @@ use std::any::Any;
 use std::future::poll_fn;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use grpc_core::headers::{is_grpc_content_type, APPLICATION_GRPC, TE, TE_TRAILERS};
+use grpc_core::headers::{APPLICATION_GRPC, TE, TE_TRAILERS};
 use grpc_core::limits::MessageLimits;
 use grpc_core::metadata::MetadataMap;
-use grpc_core::status::mapping::code_from_http_status;
+use grpc_core::status::outcome::{classify_head, status_of_head, HeadOutcome};
 use grpc_core::{BoxError, GrpcBody, GrpcMethod, Status};
 use http::header::CONTENT_TYPE;
 use http::uri::PathAndQuery;
-use http::{Extensions, Method, StatusCode, Uri};
+use http::{Extensions, Method, Uri};
 use http_body::Body;
 use http_body_util::BodyExt;
 
@@ -116,33 +116,20 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = response.into_parts();
-    if let Some(status) = Status::from_headers(&parts.headers) {
-        if !status.is_ok() {
-            return Err(status);
-        }
+    match classify_head(parts.status, &parts.headers) {
+        HeadOutcome::Streaming => {}
         // Trailers-only OK: no messages; the headers are the trailers.
-        return Ok(Head {
-            metadata: MetadataMap::new(),
-            extensions: parts.extensions,
-            body: GrpcBody::trailers(parts.headers),
-        });
-    }
-    if parts.status != StatusCode::OK {
-        let code = code_from_http_status(parts.status);
-        return Err(Status::new(
-            code,
-            format!("non-gRPC response: HTTP status {}", parts.status),
-        ));
-    }
-    match parts.headers.get(CONTENT_TYPE) {
-        Some(value) if is_grpc_content_type(value) => {}
-        Some(value) => {
-            return Err(Status::unknown(format!(
-                "non-gRPC response: content-type {:?}",
-                String::from_utf8_lossy(value.as_bytes())
-            )))
+        HeadOutcome::Ended(grpc_core::Code::Ok) => {
+            return Ok(Head {
+                metadata: MetadataMap::new(),
+                extensions: parts.extensions,
+                body: GrpcBody::trailers(parts.headers),
+            })
         }
-        None => return Err(Status::unknown("non-gRPC response: no content-type")),
+        _ => {
+            return Err(status_of_head(parts.status, &parts.headers)
+                .expect("a head that ended the call has a status"))
+        }
     }
     Ok(Head {
         metadata: MetadataMap::from_headers(parts.headers),
@@ -173,7 +160,7 @@ pub(crate) mod tests {
     use grpc_core::codec::BytesCodec;
     use grpc_core::test_util::ScriptedBody;
     use grpc_core::{Code, Streaming};
-    use http::HeaderValue;
+    use http::{HeaderValue, StatusCode};
 
     pub(crate) fn response(
         status: u16,

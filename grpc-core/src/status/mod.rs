@@ -27,6 +27,7 @@
 
 mod code;
 pub mod mapping;
+pub mod outcome;
 
 pub use code::Code;
 

@@ -7,10 +7,10 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::headers::{is_grpc_content_type, GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_STATUS};
+use grpc_core::headers::{is_grpc_content_type, GRPC_ACCEPT_ENCODING, GRPC_ENCODING};
+use grpc_core::status::outcome::classify_head;
 use grpc_core::BoxError;
 use http::header::CONTENT_TYPE;
-use http::StatusCode;
 use http_body::Body;
 use pin_project_lite::pin_project;
 
@@ -141,8 +141,7 @@ fn response_encoding(
     }
     // A trailers-only response has no messages; one that already declares
     // an encoding was compressed further in.
-    if parts.status != StatusCode::OK
-        || parts.headers.contains_key(GRPC_STATUS)
+    if !classify_head(parts.status, &parts.headers).is_streaming()
         || parts.headers.contains_key(GRPC_ENCODING)
     {
         return None;

@@ -19,7 +19,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use grpc_core::deadline::Deadline;
-use grpc_core::headers::GRPC_STATUS;
+use grpc_core::status::outcome::classify_head;
 use grpc_core::Status;
 use pin_project_lite::pin_project;
 use tokio::time::{sleep_until, Instant, Sleep};
@@ -64,10 +64,10 @@ impl Timer {
     }
 }
 
-/// A trailers-only response: `grpc-status` is in the head, so the body
-/// carries nothing a deadline could cut.
-fn is_trailers_only<B>(response: &http::Response<B>) -> bool {
-    response.headers().contains_key(GRPC_STATUS)
+/// Whether a response's body carries messages a deadline could cut: not
+/// when it is trailers-only or no gRPC response at all.
+fn is_streaming<B>(response: &http::Response<B>) -> bool {
+    classify_head(response.status(), response.headers()).is_streaming()
 }
 
 pin_project! {
@@ -145,7 +145,7 @@ where
                 let deadline = *deadline;
                 if let Poll::Ready(result) = propagate::in_scope(deadline, || inner.poll(cx)) {
                     let response = result?;
-                    let response = if is_trailers_only(&response) {
+                    let response = if !is_streaming(&response) {
                         response.map(ServerDeadlineBody::passthrough)
                     } else {
                         let timeout = *timeout;
@@ -258,7 +258,7 @@ where
                     Poll::Ready(_) if timer.is_expired() => exceeded_on_client(timeout),
                     Poll::Ready(result) => {
                         let response = result?;
-                        let response = if is_trailers_only(&response) {
+                        let response = if !is_streaming(&response) {
                             response.map(ClientDeadlineBody::passthrough)
                         } else {
                             let deadline = *deadline;

@@ -4,9 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use grpc_core::headers::{is_grpc_content_type, GRPC_STATUS};
 use grpc_core::limits::MessageLimits;
-use http::header::CONTENT_TYPE;
+use grpc_core::status::outcome::classify_head;
 use pin_project_lite::pin_project;
 
 use grpc_core::status::mapping::Side;
@@ -101,9 +100,7 @@ where
         if let Some(limits) = raised {
             response.extensions_mut().insert(limits);
         }
-        let headers = response.headers();
-        let framed = headers.get(CONTENT_TYPE).is_some_and(is_grpc_content_type)
-            && !headers.contains_key(GRPC_STATUS);
+        let framed = classify_head(response.status(), response.headers()).is_streaming();
         Poll::Ready(Ok(if framed {
             response.map(|body| LimitsBody::new(body, max, side, refused))
         } else {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use grpc_core::headers::GRPC_STATUS;
+use grpc_core::status::outcome::code_of_trailers;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
@@ -72,7 +72,7 @@ impl<B: Body> Body for LoadShedBody<B> {
                 Some(Ok(frame)) => {
                     if let Some(trailers) = frame.trailers_ref() {
                         if let Some(mut permit) = this.permit.take() {
-                            permit.finished(trailers.get(GRPC_STATUS));
+                            permit.finished(code_of_trailers(Some(trailers)));
                         }
                     }
                 }

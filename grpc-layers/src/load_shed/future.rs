@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use grpc_core::headers::GRPC_STATUS;
+use grpc_core::status::outcome::classify_head;
 use http::HeaderMap;
 use pin_project_lite::pin_project;
 
@@ -64,9 +64,9 @@ where
                 // An error frees the places as the permit drops here.
                 let response = result?;
                 permit.responded();
-                if let Some(status) = response.headers().get(GRPC_STATUS) {
-                    // Trailers-only: the call ended with its head.
-                    permit.finished(Some(status));
+                if let Some(code) = classify_head(response.status(), response.headers()).code() {
+                    // Trailers-only (or not gRPC): the call ended with its head.
+                    permit.finished(code);
                     drop(permit);
                     return Poll::Ready(Ok(response.map(LoadShedBody::released)));
                 }

@@ -220,11 +220,12 @@ impl Permit {
 
     /// The call's status arrived (`grpc-status`, if any). Without a
     /// readable status the call gives no sample.
-    pub(crate) fn finished(&mut self, status: Option<&HeaderValue>) {
+    pub(crate) fn finished(&mut self, code: Code) {
         if let Some(timing) = &mut self.timing {
-            timing.overloaded = status
-                .and_then(|value| Code::from_bytes(value.as_bytes()))
-                .map(|code| matches!(code, Code::ResourceExhausted | Code::DeadlineExceeded));
+            timing.overloaded = Some(matches!(
+                code,
+                Code::ResourceExhausted | Code::DeadlineExceeded
+            ));
         }
     }
 }

@@ -15,9 +15,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use grpc_core::headers::GRPC_STATUS as GRPC_STATUS_HEADER;
 use grpc_core::status::decode_grpc_message;
-use grpc_core::status::mapping::code_from_http_status;
+use grpc_core::status::outcome::{classify_head, code_of, HeadOutcome, NotGrpc};
 use grpc_core::Code;
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use opentelemetry::trace::{SpanKind, Status as SpanStatus, TraceContextExt, Tracer};
 use opentelemetry::{Array, Context, ContextGuard, KeyValue, StringValue, Value};
 
@@ -424,22 +424,26 @@ impl Call {
         }
         self.collect_response_metadata(response.headers());
         let headers = response.headers();
-        if headers.contains_key(GRPC_STATUS_HEADER) {
-            self.finish_with_status(headers, false);
-            return true;
+        match classify_head(response.status(), headers) {
+            HeadOutcome::Streaming => false,
+            HeadOutcome::Ended(_) => {
+                self.finish_with_status(headers, false);
+                true
+            }
+            HeadOutcome::NotGrpc { code, why } => {
+                let message = match why {
+                    NotGrpc::HttpStatus(status) => {
+                        format!("HTTP status {status} without a gRPC status")
+                    }
+                    NotGrpc::ContentType => "a response that is not gRPC".to_owned(),
+                };
+                self.finish(Outcome {
+                    code,
+                    message: Some(Cow::Owned(message)),
+                });
+                true
+            }
         }
-        if response.status() != StatusCode::OK {
-            let code = code_from_http_status(response.status());
-            self.finish(Outcome {
-                code,
-                message: Some(Cow::Owned(format!(
-                    "HTTP status {} without a gRPC status",
-                    response.status()
-                ))),
-            });
-            return true;
-        }
-        false
     }
 
     /// Ends the call with the status in `headers` (trailers, or a
@@ -449,9 +453,7 @@ impl Call {
         if trailers {
             self.collect_response_metadata(headers);
         }
-        let code = headers
-            .get(GRPC_STATUS_HEADER)
-            .map(|value| Code::from_bytes(value.as_bytes()).unwrap_or(Code::Unknown));
+        let code = headers.get(GRPC_STATUS_HEADER).map(code_of);
         let outcome = match code {
             Some(code) => Outcome {
                 code,
