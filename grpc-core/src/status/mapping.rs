@@ -199,6 +199,28 @@ pub fn is_connection_failure(kind: io::ErrorKind) -> bool {
     )
 }
 
+/// The code of an I/O error, seen by `side`: a connection failure's
+/// ([`is_connection_failure`], [`connection_failure_code`]); any other kind
+/// (a file not found, bad input) is no transport failure, and gRPC gives it
+/// no code of its own: `UNKNOWN`.
+///
+/// ```
+/// use std::io::ErrorKind;
+/// use grpc_core::status::mapping::{code_from_io_error, Side};
+/// use grpc_core::Code;
+///
+/// assert_eq!(code_from_io_error(ErrorKind::ConnectionReset, Side::Client), Code::Unavailable);
+/// assert_eq!(code_from_io_error(ErrorKind::ConnectionReset, Side::Server), Code::Cancelled);
+/// assert_eq!(code_from_io_error(ErrorKind::NotFound, Side::Client), Code::Unknown);
+/// ```
+pub fn code_from_io_error(kind: io::ErrorKind, side: Side) -> Code {
+    if is_connection_failure(kind) {
+        connection_failure_code(side)
+    } else {
+        Code::Unknown
+    }
+}
+
 /// The code a client reports for a response without `grpc-status` (a
 /// proxy's 503, a load balancer's 404): the table of gRPC's
 /// `http-grpc-status-mapping.md`.

@@ -372,22 +372,11 @@ impl Error for Status {
 /// `UNAVAILABLE`, as on a client; the other kinds take the code of the same
 /// name where gRPC has one.
 impl From<std::io::Error> for Status {
+    /// Through the one table, as a client sees it
+    /// ([`mapping::code_from_io_error`]): a connection failure is
+    /// `UNAVAILABLE`, any other kind `UNKNOWN`.
     fn from(err: std::io::Error) -> Self {
-        use std::io::ErrorKind::*;
-        let code = match err.kind() {
-            kind if mapping::is_connection_failure(kind) => {
-                mapping::connection_failure_code(mapping::Side::Client)
-            }
-            NotFound => Code::NotFound,
-            PermissionDenied => Code::PermissionDenied,
-            AlreadyExists => Code::AlreadyExists,
-            InvalidInput | InvalidData => Code::InvalidArgument,
-            AddrInUse => Code::Unavailable,
-            Interrupted => Code::Cancelled,
-            OutOfMemory => Code::ResourceExhausted,
-            Unsupported => Code::Unimplemented,
-            _ => Code::Unknown,
-        };
+        let code = mapping::code_from_io_error(err.kind(), mapping::Side::Client);
         Status::new(code, err.to_string()).with_source(err)
     }
 }
