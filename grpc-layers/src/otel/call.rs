@@ -115,37 +115,18 @@ impl Attempt {
         let Some(grpc) = &shared.instruments.grpc else {
             return;
         };
-        let mut attributes = [
-            KeyValue::new(GRPC_METHOD, method.clone()),
-            KeyValue::new(GRPC_TARGET, ""),
-        ];
-        let n = match target {
-            Some(target) => {
-                attributes[1] = KeyValue::new(GRPC_TARGET, target.clone());
-                2
-            }
-            None => 1,
-        };
-        grpc.started.add(1, &attributes[..n]);
+        let mut attributes = Attributes::<2>::new();
+        attributes.push(KeyValue::new(GRPC_METHOD, method.clone()));
+        attributes.push_target(target);
+        grpc.started.add(1, attributes.as_slice());
     }
 
     fn finish(&self, shared: &Shared, method: Value, code: Code, target: Option<&Value>) {
         let Some(grpc) = &shared.instruments.grpc else {
             return;
         };
-        let mut attributes = [
-            KeyValue::new(GRPC_METHOD, method),
-            KeyValue::new(GRPC_STATUS, code.name()),
-            KeyValue::new(GRPC_TARGET, ""),
-        ];
-        let n = match target {
-            Some(target) => {
-                attributes[2] = KeyValue::new(GRPC_TARGET, target.clone());
-                3
-            }
-            None => 2,
-        };
-        let attributes = &attributes[..n];
+        let attributes = grpc_attributes(method, code, target);
+        let attributes = attributes.as_slice();
         let bytes = |tally: &Option<Arc<Tally>>| tally.as_ref().map_or(0, |t| t.bytes());
         let (sent, rcvd) = match shared.side {
             Side::Server => (bytes(&self.response), bytes(&self.request)),
@@ -156,6 +137,48 @@ impl Attempt {
         grpc.sent.record(sent, attributes);
         grpc.rcvd.record(rcvd, attributes);
     }
+}
+
+/// A metric's attributes, at most `N`, on the stack: recording a metric
+/// allocates nothing per call.
+struct Attributes<const N: usize> {
+    items: [KeyValue; N],
+    len: usize,
+}
+
+impl<const N: usize> Attributes<N> {
+    fn new() -> Self {
+        Attributes {
+            items: std::array::from_fn(|_| KeyValue::new("", "")),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, attribute: KeyValue) {
+        self.items[self.len] = attribute;
+        self.len += 1;
+    }
+
+    /// A66's `grpc.target`, on the client (which has one).
+    fn push_target(&mut self, target: Option<&Value>) {
+        if let Some(target) = target {
+            self.push(KeyValue::new(GRPC_TARGET, target.clone()));
+        }
+    }
+
+    fn as_slice(&self) -> &[KeyValue] {
+        &self.items[..self.len]
+    }
+}
+
+/// A66's per-call attributes: `grpc.method`, `grpc.status`, and
+/// `grpc.target` on the client.
+fn grpc_attributes(method: Value, code: Code, target: Option<&Value>) -> Attributes<3> {
+    let mut attributes = Attributes::new();
+    attributes.push(KeyValue::new(GRPC_METHOD, method));
+    attributes.push(KeyValue::new(GRPC_STATUS, code.name()));
+    attributes.push_target(target);
+    attributes
 }
 
 /// How a call ended.
@@ -485,15 +508,13 @@ impl Call {
         }
     }
 
-    /// Ends the call: the span's status and end, and every metric.
+    /// Ends the call: the span, then the `rpc.*` duration, then gRPC's
+    /// own metrics, each from the one outcome.
     pub(crate) fn finish(&mut self, outcome: Outcome) {
-        if self.done {
+        if std::mem::replace(&mut self.done, true) {
             return;
         }
-        self.done = true;
-        let side = self.shared.side;
         let code = outcome.code;
-        let failed = is_error(side, code);
         let other = !self.method.is_well_formed() || self.unknown;
         let method = if other {
             Value::from(OTHER)
@@ -501,79 +522,94 @@ impl Call {
             self.method.value()
         };
         if self.recording {
-            let span = self.cx.span();
-            if side == Side::Server {
-                if other {
-                    span.update_name(GRPC);
-                    span.set_attribute(KeyValue::new(RPC_METHOD, OTHER));
-                    span.set_attribute(KeyValue::new(RPC_METHOD_ORIGINAL, self.method.value()));
-                } else {
-                    span.set_attribute(KeyValue::new(RPC_METHOD, method.clone()));
-                }
-            }
-            span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.name()));
-            if failed {
-                span.set_attribute(KeyValue::new(ERROR_TYPE, code.name()));
-                let message = outcome.message.unwrap_or(Cow::Borrowed(code.name()));
-                span.set_status(SpanStatus::error(message));
-            }
-            for (values, key) in self
-                .response_metadata
-                .drain(..)
-                .zip(self.shared.response_metadata.iter())
-            {
-                if !values.is_empty() {
-                    span.set_attribute(KeyValue::new(
-                        key.attribute.clone(),
-                        Value::Array(Array::String(values)),
-                    ));
-                }
-            }
+            self.on_end_span(&method, other, code, outcome.message);
         }
         self.cx.span().end();
         if !self.shared.metering {
             return;
         }
-
         let elapsed = self.start.elapsed().as_secs_f64();
-        let mut attributes = [
-            KeyValue::new(RPC_SYSTEM_NAME, GRPC),
-            KeyValue::new(RPC_METHOD, method),
-            KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.name()),
-            KeyValue::new(ERROR_TYPE, code.name()),
-            KeyValue::new(SERVER_ADDRESS, ""),
-            KeyValue::new(SERVER_PORT, 0),
-        ];
-        let mut n = 3;
-        if failed {
-            n = 4;
+        self.on_rpc_duration(elapsed, method, code);
+        self.on_grpc_metrics(elapsed, code);
+    }
+
+    /// The span's last attributes and status: the method a server knows
+    /// (or `_OTHER`), the code, the error, the response metadata.
+    fn on_end_span(
+        &mut self,
+        method: &Value,
+        other: bool,
+        code: Code,
+        message: Option<Cow<'static, str>>,
+    ) {
+        let span = self.cx.span();
+        if self.shared.side == Side::Server {
+            if other {
+                span.update_name(GRPC);
+                span.set_attribute(KeyValue::new(RPC_METHOD, OTHER));
+                span.set_attribute(KeyValue::new(RPC_METHOD_ORIGINAL, self.method.value()));
+            } else {
+                span.set_attribute(KeyValue::new(RPC_METHOD, method.clone()));
+            }
+        }
+        span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.name()));
+        if is_error(self.shared.side, code) {
+            span.set_attribute(KeyValue::new(ERROR_TYPE, code.name()));
+            span.set_status(SpanStatus::error(
+                message.unwrap_or(Cow::Borrowed(code.name())),
+            ));
+        }
+        for (values, key) in self
+            .response_metadata
+            .drain(..)
+            .zip(self.shared.response_metadata.iter())
+        {
+            if !values.is_empty() {
+                span.set_attribute(KeyValue::new(
+                    key.attribute.clone(),
+                    Value::Array(Array::String(values)),
+                ));
+            }
+        }
+    }
+
+    /// `rpc.server.call.duration` / `rpc.client.call.duration`.
+    fn on_rpc_duration(&self, elapsed: f64, method: Value, code: Code) {
+        let mut attributes = Attributes::<6>::new();
+        attributes.push(KeyValue::new(RPC_SYSTEM_NAME, GRPC));
+        attributes.push(KeyValue::new(RPC_METHOD, method));
+        attributes.push(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.name()));
+        if is_error(self.shared.side, code) {
+            attributes.push(KeyValue::new(ERROR_TYPE, code.name()));
         }
         // The client's duration names the server (the server's own address
         // is opt-in there: left out).
-        if let (Side::Client, Some(endpoint)) = (side, &self.endpoint) {
-            attributes[n] = KeyValue::new(SERVER_ADDRESS, endpoint.address.clone());
-            n += 1;
+        if let (Side::Client, Some(endpoint)) = (self.shared.side, &self.endpoint) {
+            attributes.push(KeyValue::new(SERVER_ADDRESS, endpoint.address.clone()));
             if let Some(port) = endpoint.port {
-                attributes[n] = KeyValue::new(SERVER_PORT, port);
-                n += 1;
+                attributes.push(KeyValue::new(SERVER_PORT, port));
             }
         }
         self.shared
             .instruments
             .rpc_duration
-            .record(elapsed, &attributes[..n]);
+            .record(elapsed, attributes.as_slice());
+    }
 
+    /// gRFC A66: the attempt's metrics, and the call's duration.
+    fn on_grpc_metrics(&mut self, elapsed: f64, code: Code) {
         // A call that ended before the router answered counts as started
         // under a known name, or `other`.
-        let a66 = if self.method.is_interned() && !self.unknown {
+        let started_as = if self.method.is_interned() && !self.unknown {
             self.method.value()
         } else {
             Value::from(A66_OTHER)
         };
         let target = self.endpoint.as_ref().map(|e| &e.target);
-        self.attempt.started(&self.shared, &a66, target);
-        let a66 = a66_method(&self.method, self.unknown);
-        self.attempt.finish(&self.shared, a66.clone(), code, target);
+        self.attempt.started(&self.shared, &started_as, target);
+        let method = a66_method(&self.method, self.unknown);
+        self.attempt
+            .finish(&self.shared, method.clone(), code, target);
         if let Some(call_duration) = self
             .shared
             .instruments
@@ -581,19 +617,8 @@ impl Call {
             .as_ref()
             .and_then(|grpc| grpc.call_duration.as_ref())
         {
-            let mut attributes = [
-                KeyValue::new(GRPC_METHOD, a66),
-                KeyValue::new(GRPC_STATUS, code.name()),
-                KeyValue::new(GRPC_TARGET, ""),
-            ];
-            let n = match target {
-                Some(target) => {
-                    attributes[2] = KeyValue::new(GRPC_TARGET, target.clone());
-                    3
-                }
-                None => 2,
-            };
-            call_duration.record(elapsed, &attributes[..n]);
+            let attributes = grpc_attributes(method, code, target);
+            call_duration.record(elapsed, attributes.as_slice());
         }
     }
 

@@ -201,9 +201,5 @@ pub use body::TelemetryBody;
 pub use layer::{ClientTelemetryLayer, ServerTelemetryLayer};
 pub use service::{ClientTelemetry, ServerTelemetry};
 
-/// The side of the call a layer records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Side {
-    Server,
-    Client,
-}
+/// The side of the call a layer records: grpc-core's one `Side`.
+pub(crate) use grpc_core::status::mapping::Side;
