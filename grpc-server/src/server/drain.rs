@@ -2,13 +2,12 @@
 //! check on every poll of a connection.
 //!
 //! A connection task is woken several times per call (request headers, data,
-//! response written), and each wake-up used to poll a
-//! `tokio::sync::watch::Receiver::changed` future beside the connection: about
-//! 160 instructions a poll, ~500 per unary call, for a signal that fires once
-//! in a server's life. Here the check is one atomic load, plus a waker
-//! comparison; the waker is stored in the connection's slot only when it
-//! changes (a task's waker does not), so the lock is taken about once per
-//! connection.
+//! response written), and checks the signal at each wake-up, for a signal
+//! that fires once in a server's life. So the check is one atomic load, plus
+//! a waker comparison, not a `tokio::sync::watch` future polled beside the
+//! connection (benches/RESULTS.md has what that saves); the waker is stored
+//! in the connection's slot only when it changes (a task's waker does not),
+//! so the lock is taken about once per connection.
 //!
 //! Ordering: [`Drain::fire`] sets the flag, then takes each slot's waker under
 //! the slot's lock; [`Watch::poll_fired`] stores its waker under that lock,
