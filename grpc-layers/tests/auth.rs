@@ -5,7 +5,8 @@
 //! methods need nothing; credentials are refused over h2c unless allowed.
 #![cfg(feature = "auth")]
 
-use std::future::Future;
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,13 +20,10 @@ use grpc_core::{Code, GrpcBody, GrpcMethod, Request, Response, Status};
 use grpc_layers::auth::{Access, BearerTokens, ClientAuthLayer, Identity, ServerAuthLayer};
 use grpc_server::tls::ServerTlsConfig;
 use grpc_server::{handler, Router, Server};
+use support::{bounded, LIMIT};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::time::timeout;
 use tower::ServiceBuilder;
-
-/// Every wait in these tests is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
 
 const WHO_AM_I: GrpcMethod = GrpcMethod::new("test.Auth", "WhoAmI");
 const ADMIN: GrpcMethod = GrpcMethod::new("test.Admin", "Drop");
@@ -36,12 +34,6 @@ const SERVER_CERT_PEM: &str = include_str!("../../interop/certs/server1.pem");
 const SERVER_KEY_PEM: &str = include_str!("../../interop/certs/server1.key");
 /// A name the interop server certificate is issued for.
 const SERVER_NAME: &str = "foo.test.google.fr";
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    timeout(LIMIT, future)
-        .await
-        .expect("the test waited too long")
-}
 
 /// Every handler answers with the caller's name, as the auth layer left it
 /// (`anonymous` without one), and counts its calls.

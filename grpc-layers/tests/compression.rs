@@ -5,12 +5,13 @@
 //! and the heads.
 #![cfg(feature = "compression")]
 
+mod support;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
@@ -26,24 +27,15 @@ use grpc_server::{handler, Router, Server};
 use http::HeaderMap;
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
+use support::bounded;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::time::timeout;
 use tower::{Layer, Service, ServiceBuilder};
-
-/// Every wait in these tests is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
 
 const UNARY: GrpcMethod = GrpcMethod::new("test.Echo", "Unary");
 const SERVER_STREAM: GrpcMethod = GrpcMethod::new("test.Echo", "ServerStream");
 const CLIENT_STREAM: GrpcMethod = GrpcMethod::new("test.Echo", "ClientStream");
 const BIDI: GrpcMethod = GrpcMethod::new("test.Echo", "Bidi");
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    timeout(LIMIT, future)
-        .await
-        .expect("the test waited too long")
-}
 
 fn enabled() -> Vec<Encoding> {
     EncodingSet::enabled().iter().collect()

@@ -3,48 +3,27 @@
 //! `ClientDeadlineLayer`, and a call that goes through two servers.
 #![cfg(feature = "deadline")]
 
-use std::future::Future;
-use std::net::SocketAddr;
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use grpc_client::{Channel, Endpoint, Grpc, GrpcService};
+use grpc_client::{Grpc, GrpcService};
 use grpc_core::codec::BytesCodec;
 use grpc_core::deadline::Deadline;
 use grpc_core::timeout::parse_timeout;
 use grpc_core::{Code, GrpcBody, GrpcMethod, Request, Response, Status};
 use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
-use grpc_server::{handler, Router, Server};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::time::{sleep, timeout, Instant};
+use grpc_server::{handler, Router};
+use support::{bounded, eventually, serve, TestServer, LIMIT};
+use tokio::time::{sleep, Instant};
 use tower::ServiceBuilder;
-
-/// Every wait in these tests is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
 
 const UNARY: GrpcMethod = GrpcMethod::new("test.Deadline", "Unary");
 const STREAM: GrpcMethod = GrpcMethod::new("test.Deadline", "Stream");
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    timeout(LIMIT, future)
-        .await
-        .expect("the test waited too long")
-}
-
-/// Waits (bounded) until `cond` holds.
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
-    bounded(async {
-        while !cond() {
-            sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-    assert!(cond(), "{what}");
-}
 
 /// Handlers started, and handlers dropped before they finished.
 #[derive(Clone, Default)]
@@ -93,33 +72,6 @@ fn ticking(every: Duration, guard: Guard) -> impl Stream<Item = Result<Bytes, St
     })
 }
 
-/// A server on 127.0.0.1 with `ServerDeadlineLayer` in its stack; stops
-/// when dropped.
-struct TestServer {
-    addr: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn serve<S, B>(service: S) -> TestServer
-where
-    S: tower::Service<http::Request<GrpcBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<grpc_core::BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<grpc_core::BoxError>,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(Server::new().serve_with_shutdown(listener, service, async {
-        let _ = stopped.await;
-    }));
-    TestServer { addr, _stop: stop }
-}
-
 async fn serve_router(router: Router) -> TestServer {
     serve(
         ServiceBuilder::new()
@@ -127,12 +79,6 @@ async fn serve_router(router: Router) -> TestServer {
             .service(router),
     )
     .await
-}
-
-fn channel(server: &TestServer) -> Channel {
-    Endpoint::new(format!("http://{}", server.addr).parse().unwrap())
-        .unwrap()
-        .connect_lazy()
 }
 
 /// A client that sets `grpc-timeout` by hand and enforces nothing itself,
@@ -145,7 +91,7 @@ fn raw_timeout_client(server: &TestServer, value: &'static str) -> Grpc<impl Grp
                 .insert("grpc-timeout", http::HeaderValue::from_static(value));
             request
         })
-        .service(channel(server));
+        .service(server.channel());
     Grpc::new(stack)
 }
 
@@ -153,7 +99,7 @@ fn deadline_client(server: &TestServer) -> Grpc<impl GrpcService + Clone> {
     Grpc::new(
         ServiceBuilder::new()
             .layer(ClientDeadlineLayer::new())
-            .service(channel(server)),
+            .service(server.channel()),
     )
 }
 
@@ -441,7 +387,7 @@ async fn first_hop(
 ) -> (TestServer, Arc<Mutex<Option<Duration>>>) {
     let left_before_call = Arc::new(Mutex::new(None));
     let record = left_before_call.clone();
-    let to_b = Grpc::new(ServiceBuilder::new().layer(layer).service(channel(b)));
+    let to_b = Grpc::new(ServiceBuilder::new().layer(layer).service(b.channel()));
     let router = Router::new().route(
         UNARY,
         handler::unary(BytesCodec, move |request: Request<Bytes>| {

@@ -4,37 +4,26 @@
 //! RESOURCE_EXHAUSTED; the connection goes on serving other calls.
 #![cfg(feature = "limits")]
 
+mod support;
+
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
-use grpc_client::{Channel, Endpoint, Grpc, GrpcService};
+use grpc_client::{Grpc, GrpcService};
 use grpc_core::codec::framing::encode_raw;
 use grpc_core::codec::BytesCodec;
 use grpc_core::headers::APPLICATION_GRPC;
 use grpc_core::{Code, GrpcBody, GrpcMethod, Request, Response, Status, Streaming};
 use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
-use grpc_server::{handler, PeerAddr, Router, Server};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::time::timeout;
+use grpc_server::{handler, PeerAddr, Router};
+use support::{bounded, serve};
 use tower::{service_fn, ServiceBuilder};
-
-/// Every wait in these tests is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
 
 const ECHO: GrpcMethod = GrpcMethod::new("test.Limits", "Echo");
 const UNARY: GrpcMethod = GrpcMethod::new("test.Limits", "Unary");
 const BIG: GrpcMethod = GrpcMethod::new("test.Limits", "Big");
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    timeout(LIMIT, future)
-        .await
-        .expect("the test waited too long")
-}
 
 /// The client address of every call a server answered, in order: the same
 /// address means the same connection.
@@ -92,38 +81,6 @@ fn router(peers: &Peers) -> Router {
         )
 }
 
-/// A server on 127.0.0.1; stops when dropped.
-struct TestServer {
-    addr: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn serve<S, B>(service: S) -> TestServer
-where
-    S: tower::Service<http::Request<GrpcBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<grpc_core::BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<grpc_core::BoxError>,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(Server::new().serve_with_shutdown(listener, service, async {
-        let _ = stopped.await;
-    }));
-    TestServer { addr, _stop: stop }
-}
-
-fn channel(server: &TestServer) -> Channel {
-    Endpoint::new(format!("http://{}", server.addr).parse().unwrap())
-        .unwrap()
-        .connect_lazy()
-}
-
 /// A bidi call sending `sizes`-byte messages; the echoed sizes, and the
 /// status the call ended with.
 async fn echo<S: GrpcService>(grpc: &mut Grpc<S>, sizes: &[usize]) -> (Vec<usize>, Status) {
@@ -177,7 +134,7 @@ async fn a_request_message_over_the_servers_limit_mid_stream_is_resource_exhaust
             .service(router(&peers)),
     )
     .await;
-    let mut grpc = Grpc::new(channel(&server));
+    let mut grpc = Grpc::new(server.channel());
 
     let (echoed, status) = echo(&mut grpc, &[10, 1024, 2000, 10]).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
@@ -200,7 +157,7 @@ async fn a_response_message_over_the_servers_send_limit_ends_the_call_with_resou
             .service(router(&peers)),
     )
     .await;
-    let mut grpc = Grpc::new(channel(&server));
+    let mut grpc = Grpc::new(server.channel());
 
     let (sizes, status) = big(&mut grpc).await;
     assert_eq!(sizes, [10]);
@@ -218,7 +175,7 @@ async fn a_response_message_over_the_clients_limit_ends_the_call_with_resource_e
     let mut grpc = Grpc::new(
         ServiceBuilder::new()
             .layer(ClientLimitsLayer::new().max_receive_message_size(1024))
-            .service(channel(&server)),
+            .service(server.channel()),
     );
 
     let (sizes, status) = big(&mut grpc).await;
@@ -237,7 +194,7 @@ async fn a_request_message_over_the_clients_send_limit_ends_the_call_with_resour
     let mut grpc = Grpc::new(
         ServiceBuilder::new()
             .layer(ClientLimitsLayer::new().max_send_message_size(1024))
-            .service(channel(&server)),
+            .service(server.channel()),
     );
 
     let (echoed, status) = echo(&mut grpc, &[10, 3000, 10]).await;
@@ -263,7 +220,7 @@ async fn the_servers_receive_limit_reaches_the_handlers_through_the_extension() 
             .service(router(&peers)),
     )
     .await;
-    let mut grpc = Grpc::new(channel(&server)).max_receive_message_size(6 << 20);
+    let mut grpc = Grpc::new(server.channel()).max_receive_message_size(6 << 20);
     let (echoed, status) = echo(&mut grpc, &[5 << 20]).await;
     assert!(status.is_ok(), "{status:?}");
     assert_eq!(echoed, [5 << 20]);
@@ -282,7 +239,7 @@ async fn a_client_layer_that_raises_the_receive_limit_raises_it_for_the_typed_ca
     .await;
     let stack = ServiceBuilder::new()
         .layer(ClientLimitsLayer::new().max_receive_message_size(6 << 20))
-        .service(channel(&server));
+        .service(server.channel());
     let mut grpc = Grpc::new(stack).max_send_message_size(8 << 20);
     let (echoed, status) = echo(&mut grpc, &[5 << 20]).await;
     assert!(status.is_ok(), "{status:?}");
@@ -302,7 +259,7 @@ async fn a_client_setter_raises_the_limit_of_a_default_limits_layer() {
     .await;
     let stack = ServiceBuilder::new()
         .layer(ClientLimitsLayer::new())
-        .service(channel(&server));
+        .service(server.channel());
     let mut grpc = Grpc::new(stack).max_receive_message_size(6 << 20);
     let (echoed, status) = echo(&mut grpc, &[5 << 20]).await;
     assert!(status.is_ok(), "{status:?}");
@@ -311,7 +268,7 @@ async fn a_client_setter_raises_the_limit_of_a_default_limits_layer() {
     // And without the setter, the default (4 MiB) refuses the same reply.
     let stack = ServiceBuilder::new()
         .layer(ClientLimitsLayer::new())
-        .service(channel(&server));
+        .service(server.channel());
     let (_, status) = echo(&mut Grpc::new(stack), &[5 << 20]).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
 }

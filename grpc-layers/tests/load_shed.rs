@@ -11,7 +11,8 @@
     feature = "limits"
 ))]
 
-use std::future::Future;
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,25 +27,17 @@ use grpc_layers::limits::ServerLimitsLayer;
 use grpc_layers::load_shed::{LoadShedStats, ServerLoadShedLayer, ShedCode};
 use grpc_layers::status::ServerStatusLayer;
 use grpc_server::{handler, Router, Server};
+use support::{bounded, LIMIT};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 use tower::ServiceBuilder;
-
-/// Every wait in these tests is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
 
 const WORK: GrpcMethod = GrpcMethod::new("test.Shed", "Work");
 const QUICK: GrpcMethod = GrpcMethod::new("test.Shed", "Quick");
 
 /// How long an admitted `Work` call holds its place.
 const HOLD: Duration = Duration::from_millis(300);
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    timeout(LIMIT, future)
-        .await
-        .expect("the test waited too long")
-}
 
 /// A server on 127.0.0.1; stops when dropped.
 struct TestServer {

@@ -6,7 +6,8 @@
 //! the client drops; and the metrics of it all.
 #![cfg(all(feature = "otel", feature = "status"))]
 
-use std::future::Future;
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -24,25 +25,16 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use support::bounded;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::time::timeout;
 use tower::ServiceBuilder;
-
-/// Every wait in these tests is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
 
 const FRONT: GrpcMethod = GrpcMethod::new("e2e.Front", "Get");
 const BACK: GrpcMethod = GrpcMethod::new("e2e.Back", "Fetch");
 const FEED: GrpcMethod = GrpcMethod::new("e2e.Front", "Feed");
 const ENDLESS: GrpcMethod = GrpcMethod::new("e2e.Front", "Endless");
 const NOWHERE: GrpcMethod = GrpcMethod::new("e2e.Nowhere", "Go");
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    timeout(LIMIT, future)
-        .await
-        .expect("the test waited too long")
-}
 
 struct Telemetry {
     spans: InMemorySpanExporter,

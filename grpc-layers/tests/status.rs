@@ -5,9 +5,10 @@
 //! full stack on both sides.
 #![cfg(feature = "status")]
 
+mod support;
+
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -19,25 +20,15 @@ use grpc_client::{Channel, Endpoint, Grpc, GrpcService};
 use grpc_core::codec::BytesCodec;
 use grpc_core::{BoxError, Code, GrpcBody, GrpcMethod, Request, Response, Status};
 use grpc_layers::status::{ClientStatusLayer, DefaultMapper, ServerStatusLayer};
-use grpc_server::{handler, PeerAddr, Router, Server};
+use grpc_server::{handler, PeerAddr, Router};
+use support::{bounded, serve, TestServer, LIMIT};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::time::timeout;
 use tower::{ServiceBuilder, ServiceExt};
-
-/// Every wait in these tests is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
 
 const UNARY: GrpcMethod = GrpcMethod::new("test.Status", "Unary");
 const PANICS: GrpcMethod = GrpcMethod::new("test.Status", "Panics");
 const PANICS_MIDWAY: GrpcMethod = GrpcMethod::new("test.Status", "PanicsMidway");
 const SLOW: GrpcMethod = GrpcMethod::new("test.Status", "Slow");
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    timeout(LIMIT, future)
-        .await
-        .expect("the test waited too long")
-}
 
 /// The client address of every call a server answered, in order.
 #[derive(Clone, Default)]
@@ -101,32 +92,6 @@ fn router(peers: &Peers) -> Router {
                 Ok::<_, Status>(Response::new(Bytes::new()))
             }),
         )
-}
-
-/// A server on 127.0.0.1; stops when dropped.
-struct TestServer {
-    addr: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn serve<S, B>(service: S) -> TestServer
-where
-    S: tower::Service<http::Request<GrpcBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(Server::new().serve_with_shutdown(listener, service, async {
-        let _ = stopped.await;
-    }));
-    TestServer { addr, _stop: stop }
 }
 
 fn channel(addr: SocketAddr) -> Channel {

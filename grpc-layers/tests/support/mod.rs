@@ -6,6 +6,7 @@
 pub mod axum_peer;
 #[cfg(feature = "otel")]
 pub mod telemetry;
+#[cfg(feature = "auth")]
 pub mod tonic_peer;
 
 use std::future::Future;
