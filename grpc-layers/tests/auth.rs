@@ -10,7 +10,6 @@ mod support;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use grpc_client::tls::ClientTlsConfig;
@@ -291,7 +290,9 @@ async fn a_token_source_jwt_is_fetched_once_and_verified_by_the_server_over_tls(
                 "exp": get_current_timestamp() + 600,
             });
             let jwt = encode(&header, &claims, &signing)?;
-            Ok::<_, grpc_core::BoxError>(Token::bearer(jwt)?.expires_in(Duration::from_secs(600)))
+            Ok::<_, grpc_core::BoxError>(
+                Token::bearer(jwt)?.expires_in(std::time::Duration::from_secs(600)),
+            )
         }
     };
     let service = ServiceBuilder::new()

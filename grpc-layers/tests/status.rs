@@ -21,7 +21,7 @@ use grpc_core::codec::BytesCodec;
 use grpc_core::{BoxError, Code, GrpcBody, GrpcMethod, Request, Response, Status};
 use grpc_layers::status::{ClientStatusLayer, DefaultMapper, ServerStatusLayer};
 use grpc_server::{handler, PeerAddr, Router};
-use support::{bounded, serve, TestServer, LIMIT};
+use support::{bounded, serve, LIMIT};
 use tokio::net::TcpListener;
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -357,6 +357,7 @@ mod full_stack {
     use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
 
     use super::*;
+    use crate::support::TestServer;
 
     async fn server(peers: &Peers) -> TestServer {
         serve(
