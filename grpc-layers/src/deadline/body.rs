@@ -1,7 +1,6 @@
-//! Response bodies cut at the deadline: [`ServerDeadlineBody`] and
-//! [`ClientDeadlineBody`] both end the stream with trailers carrying
-//! `DEADLINE_EXCEEDED`, so any gRPC reader above (ours, tonic's) reads
-//! that code.
+//! [`DeadlineBody`]: a response body cut at the deadline, on either side,
+//! with trailers carrying `DEADLINE_EXCEEDED`, so any gRPC reader above
+//! (ours, tonic's) reads that code.
 //!
 //! The deadline is checked against the clock before the inner body is
 //! polled, so a stream that always has a message ready still stops at the
@@ -29,7 +28,9 @@ use grpc_core::deadline::Deadline;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::error::{exceeded_on_client, exceeded_on_server};
+use grpc_core::status::mapping::Side;
+
+use super::error::exceeded;
 use super::future::Timer;
 use super::propagate;
 
@@ -43,12 +44,17 @@ fn cut_hint(inner: SizeHint) -> SizeHint {
 }
 
 pin_project! {
-    /// Response body of [`ServerDeadline`](super::ServerDeadline): the inner
-    /// body until the deadline, then trailers with `grpc-status: 4`
-    /// (`DEADLINE_EXCEEDED`); see the [module docs](self).
-    pub struct ServerDeadlineBody<B> {
+    /// Response body of [`ServerDeadline`](super::ServerDeadline) and
+    /// [`ClientDeadline`](super::ClientDeadline): the inner body until the
+    /// deadline, then trailers with `grpc-status: 4` (`DEADLINE_EXCEEDED`);
+    /// see the [module docs](self).
+    ///
+    /// On the server the inner body is polled with the call's deadline as
+    /// the [current](super::current) one.
+    pub struct DeadlineBody<B> {
         #[pin]
         kind: Kind<B>,
+        side: Side,
     }
 }
 
@@ -175,35 +181,38 @@ fn ends<D, E>(poll: &Poll<Option<Result<Frame<D>, E>>>) -> bool {
     }
 }
 
-impl<B> ServerDeadlineBody<B> {
-    pub(crate) fn passthrough(inner: B) -> Self {
-        ServerDeadlineBody {
+impl<B> DeadlineBody<B> {
+    pub(crate) fn passthrough(inner: B, side: Side) -> Self {
+        DeadlineBody {
             kind: Kind::Passthrough { inner },
+            side,
         }
     }
 
-    pub(crate) fn timed(inner: B, deadline: Deadline, timeout: Duration) -> Self {
-        ServerDeadlineBody {
+    pub(crate) fn timed(inner: B, deadline: Deadline, timeout: Duration, side: Side) -> Self {
+        DeadlineBody {
             kind: Kind::timed(inner, deadline, timeout),
+            side,
         }
     }
-}
 
-impl<B> ServerDeadlineBody<B> {
     /// The empty body of a trailers-only answer.
     pub(crate) fn empty() -> Self {
-        ServerDeadlineBody { kind: Kind::Done }
+        DeadlineBody {
+            kind: Kind::Done,
+            side: Side::Server,
+        }
     }
 }
 
 /// An empty body: what a trailers-only response carries.
-impl<B> Default for ServerDeadlineBody<B> {
+impl<B> Default for DeadlineBody<B> {
     fn default() -> Self {
-        ServerDeadlineBody::empty()
+        DeadlineBody::empty()
     }
 }
 
-impl<B: Body> Body for ServerDeadlineBody<B> {
+impl<B: Body> Body for DeadlineBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -211,11 +220,14 @@ impl<B: Body> Body for ServerDeadlineBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        match self.project().kind.poll_inner(cx, true) {
+        let this = self.project();
+        let side = *this.side;
+        match this.kind.poll_inner(cx, side == Side::Server) {
             Ok(poll) => poll,
-            // The inner body, and with it the handler's stream, is dropped.
+            // The inner body is dropped: on a server that drops the
+            // handler's stream, on a client it resets the HTTP/2 stream.
             Err(timeout) => {
-                let trailers = exceeded_on_server(timeout).to_headers();
+                let trailers = exceeded(side, timeout).to_headers();
                 Poll::Ready(Some(Ok(Frame::trailers(trailers))))
             }
         }
@@ -230,73 +242,10 @@ impl<B: Body> Body for ServerDeadlineBody<B> {
     }
 }
 
-impl<B> fmt::Debug for ServerDeadlineBody<B> {
+impl<B> fmt::Debug for DeadlineBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerDeadlineBody")
-            .field("state", &self.kind.state())
-            .finish()
-    }
-}
-
-pin_project! {
-    /// Response body of [`ClientDeadline`](super::ClientDeadline): the inner
-    /// body until the deadline, then trailers with `grpc-status: 4`
-    /// (`DEADLINE_EXCEEDED`); see the [module docs](self).
-    pub struct ClientDeadlineBody<B> {
-        #[pin]
-        kind: Kind<B>,
-    }
-}
-
-impl<B> ClientDeadlineBody<B> {
-    pub(crate) fn passthrough(inner: B) -> Self {
-        ClientDeadlineBody {
-            kind: Kind::Passthrough { inner },
-        }
-    }
-
-    pub(crate) fn timed(inner: B, deadline: Deadline, timeout: Duration) -> Self {
-        ClientDeadlineBody {
-            kind: Kind::timed(inner, deadline, timeout),
-        }
-    }
-
-    /// The empty body of a trailers-only answer.
-    pub(crate) fn empty() -> Self {
-        ClientDeadlineBody { kind: Kind::Done }
-    }
-}
-
-impl<B: Body> Body for ClientDeadlineBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        match self.project().kind.poll_inner(cx, false) {
-            Ok(poll) => poll,
-            // The inner body is dropped, which resets the HTTP/2 stream.
-            Err(timeout) => {
-                let trailers = exceeded_on_client(timeout).to_headers();
-                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.kind.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.kind.size_hint()
-    }
-}
-
-impl<B> fmt::Debug for ClientDeadlineBody<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientDeadlineBody")
+        f.debug_struct("DeadlineBody")
+            .field("side", &self.side)
             .field("state", &self.kind.state())
             .finish()
     }

@@ -3,10 +3,19 @@
 
 use std::time::Duration;
 
+use grpc_core::status::mapping::Side;
 use grpc_core::Status;
 
+/// The status a call whose deadline passed ends with, on `side`.
+pub(crate) fn exceeded(side: Side, timeout: Duration) -> Status {
+    match side {
+        Side::Server => exceeded_on_server(timeout),
+        Side::Client => exceeded_on_client(timeout),
+    }
+}
+
 /// The status a server answers with when a call's deadline passed.
-pub(crate) fn exceeded_on_server(timeout: Duration) -> Status {
+fn exceeded_on_server(timeout: Duration) -> Status {
     if timeout.is_zero() {
         Status::deadline_exceeded("deadline exceeded: the deadline passed before the call arrived")
     } else {
@@ -19,7 +28,7 @@ pub(crate) fn exceeded_on_server(timeout: Duration) -> Status {
 
 /// The status a client call ends with when its deadline passed: before it
 /// was sent (`timeout` zero), or after `timeout`.
-pub(crate) fn exceeded_on_client(timeout: Duration) -> Status {
+fn exceeded_on_client(timeout: Duration) -> Status {
     if timeout.is_zero() {
         Status::deadline_exceeded("deadline exceeded: the deadline passed before the call was sent")
     } else {

@@ -1,4 +1,5 @@
-//! Response futures of [`ServerDeadline`](super::ServerDeadline) and
+//! [`ResponseFuture`]: the response future of
+//! [`ServerDeadline`](super::ServerDeadline) and
 //! [`ClientDeadline`](super::ClientDeadline).
 //!
 //! Each keeps its timer inside, so dropping the future cancels it. The
@@ -24,8 +25,10 @@ use grpc_core::Status;
 use pin_project_lite::pin_project;
 use tokio::time::{sleep_until, Instant, Sleep};
 
-use super::body::{ClientDeadlineBody, ServerDeadlineBody};
-use super::error::{exceeded_on_client, exceeded_on_server};
+use grpc_core::status::mapping::Side;
+
+use super::body::DeadlineBody;
+use super::error::exceeded;
 use super::propagate;
 
 pin_project! {
@@ -71,16 +74,18 @@ fn is_streaming<B>(response: &http::Response<B>) -> bool {
 }
 
 pin_project! {
-    /// Response future of [`ServerDeadline`](super::ServerDeadline).
-    pub struct ServerResponseFuture<F> {
+    /// Response future of [`ServerDeadline`](super::ServerDeadline) and
+    /// [`ClientDeadline`](super::ClientDeadline); see the [module docs](self).
+    pub struct ResponseFuture<F> {
         #[pin]
-        kind: ServerKind<F>,
+        kind: Kind<F>,
+        side: Side,
     }
 }
 
 pin_project! {
-    #[project = ServerKindProj]
-    enum ServerKind<F> {
+    #[project = KindProj]
+    enum Kind<F> {
         // No deadline: the inner future as it is.
         Passthrough { #[pin] inner: F },
         // Racing the inner future against the deadline.
@@ -97,199 +102,103 @@ pin_project! {
     }
 }
 
-impl<F> ServerResponseFuture<F> {
-    pub(crate) fn passthrough(inner: F) -> Self {
-        ServerResponseFuture {
-            kind: ServerKind::Passthrough { inner },
+impl<F> ResponseFuture<F> {
+    pub(crate) fn passthrough(inner: F, side: Side) -> Self {
+        ResponseFuture {
+            kind: Kind::Passthrough { inner },
+            side,
         }
     }
 
-    pub(crate) fn timed(inner: F, deadline: Deadline, timeout: Duration) -> Self {
-        ServerResponseFuture {
-            kind: ServerKind::Timed {
+    pub(crate) fn timed(inner: F, deadline: Deadline, timeout: Duration, side: Side) -> Self {
+        ResponseFuture {
+            kind: Kind::Timed {
                 inner,
                 timer: Timer::new(deadline),
                 deadline,
                 timeout,
             },
+            side,
         }
     }
 
-    pub(crate) fn answer(status: Status) -> Self {
-        ServerResponseFuture {
-            kind: ServerKind::Answer {
+    pub(crate) fn answer(status: Status, side: Side) -> Self {
+        ResponseFuture {
+            kind: Kind::Answer {
                 status: Some(status),
             },
+            side,
         }
     }
 }
 
-impl<F, B, E> Future for ServerResponseFuture<F>
+impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
 {
-    type Output = Result<http::Response<ServerDeadlineBody<B>>, E>;
+    type Output = Result<http::Response<DeadlineBody<B>>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let side = self.side;
         let status = match self.as_mut().project().kind.project() {
-            ServerKindProj::Passthrough { inner } => {
+            KindProj::Passthrough { inner } => {
                 let response = ready!(inner.poll(cx))?;
-                return Poll::Ready(Ok(response.map(ServerDeadlineBody::passthrough)));
+                return Poll::Ready(Ok(
+                    response.map(|body| DeadlineBody::passthrough(body, side))
+                ));
             }
-            ServerKindProj::Timed {
+            KindProj::Timed {
                 inner,
                 timer,
                 deadline,
                 timeout,
             } => {
-                let deadline = *deadline;
-                if let Poll::Ready(result) = propagate::in_scope(deadline, || inner.poll(cx)) {
-                    let response = result?;
-                    let response = if !is_streaming(&response) {
-                        response.map(ServerDeadlineBody::passthrough)
-                    } else {
-                        let timeout = *timeout;
-                        response.map(|body| ServerDeadlineBody::timed(body, deadline, timeout))
-                    };
-                    return Poll::Ready(Ok(response));
-                }
-                ready!(timer.poll_expired(cx));
-                exceeded_on_server(*timeout)
-            }
-            ServerKindProj::Answer { status } => status
-                .take()
-                .expect("ServerResponseFuture polled after completion"),
-        };
-        // Drop the inner future now: that is what stops the handler.
-        self.project().kind.set(ServerKind::Answer { status: None });
-        Poll::Ready(Ok(status.into_http_with(ServerDeadlineBody::empty())))
-    }
-}
-
-impl<F> fmt::Debug for ServerResponseFuture<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.kind {
-            ServerKind::Passthrough { .. } => "passthrough",
-            ServerKind::Timed { .. } => "timed",
-            ServerKind::Answer { .. } => "answer",
-        };
-        f.debug_struct("ServerResponseFuture")
-            .field("state", &state)
-            .finish()
-    }
-}
-
-pin_project! {
-    /// Response future of [`ClientDeadline`](super::ClientDeadline).
-    pub struct ClientResponseFuture<F> {
-        #[pin]
-        kind: ClientKind<F>,
-    }
-}
-
-pin_project! {
-    #[project = ClientKindProj]
-    enum ClientKind<F> {
-        // No deadline: the inner future as it is.
-        Passthrough { #[pin] inner: F },
-        // Racing the inner future against the deadline.
-        Timed {
-            #[pin]
-            inner: F,
-            #[pin]
-            timer: Timer,
-            deadline: Deadline,
-            timeout: Duration,
-        },
-        // Answering without (or no longer) running the inner service.
-        Answer { status: Option<Status> },
-    }
-}
-
-impl<F> ClientResponseFuture<F> {
-    pub(crate) fn passthrough(inner: F) -> Self {
-        ClientResponseFuture {
-            kind: ClientKind::Passthrough { inner },
-        }
-    }
-
-    pub(crate) fn timed(inner: F, deadline: Deadline, timeout: Duration) -> Self {
-        ClientResponseFuture {
-            kind: ClientKind::Timed {
-                inner,
-                timer: Timer::new(deadline),
-                deadline,
-                timeout,
-            },
-        }
-    }
-
-    pub(crate) fn answer(status: Status) -> Self {
-        ClientResponseFuture {
-            kind: ClientKind::Answer {
-                status: Some(status),
-            },
-        }
-    }
-}
-
-impl<F, B, E> Future for ClientResponseFuture<F>
-where
-    F: Future<Output = Result<http::Response<B>, E>>,
-{
-    type Output = Result<http::Response<ClientDeadlineBody<B>>, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let status = match self.as_mut().project().kind.project() {
-            ClientKindProj::Passthrough { inner } => {
-                let response = ready!(inner.poll(cx))?;
-                return Poll::Ready(Ok(response.map(ClientDeadlineBody::passthrough)));
-            }
-            ClientKindProj::Timed {
-                inner,
-                timer,
-                deadline,
-                timeout,
-            } => {
-                let timeout = *timeout;
-                match inner.poll(cx) {
-                    // Whatever came back as the deadline passed, the
-                    // deadline is what ended the call.
-                    Poll::Ready(_) if timer.is_expired() => exceeded_on_client(timeout),
+                let (deadline, timeout) = (*deadline, *timeout);
+                let poll = match side {
+                    Side::Server => propagate::in_scope(deadline, || inner.poll(cx)),
+                    Side::Client => inner.poll(cx),
+                };
+                match poll {
+                    // A client's deadline wins its own race: whatever came
+                    // back as it passed, the deadline ended the call.
+                    Poll::Ready(_) if side == Side::Client && timer.is_expired() => {
+                        exceeded(side, timeout)
+                    }
                     Poll::Ready(result) => {
                         let response = result?;
-                        let response = if !is_streaming(&response) {
-                            response.map(ClientDeadlineBody::passthrough)
+                        let response = if is_streaming(&response) {
+                            response.map(|body| DeadlineBody::timed(body, deadline, timeout, side))
                         } else {
-                            let deadline = *deadline;
-                            response.map(|body| ClientDeadlineBody::timed(body, deadline, timeout))
+                            response.map(|body| DeadlineBody::passthrough(body, side))
                         };
                         return Poll::Ready(Ok(response));
                     }
                     Poll::Pending => {
                         ready!(timer.poll_expired(cx));
-                        exceeded_on_client(timeout)
+                        exceeded(side, timeout)
                     }
                 }
             }
-            ClientKindProj::Answer { status } => status
+            KindProj::Answer { status } => status
                 .take()
-                .expect("ClientResponseFuture polled after completion"),
+                .expect("ResponseFuture polled after completion"),
         };
-        // Drop the inner future now: that resets the HTTP/2 stream.
-        self.project().kind.set(ClientKind::Answer { status: None });
-        Poll::Ready(Ok(status.into_http_with(ClientDeadlineBody::empty())))
+        // Drop the inner future now: on a server that stops the handler, on
+        // a client it resets the HTTP/2 stream.
+        self.project().kind.set(Kind::Answer { status: None });
+        Poll::Ready(Ok(status.into_http_with(DeadlineBody::empty())))
     }
 }
 
-impl<F> fmt::Debug for ClientResponseFuture<F> {
+impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.kind {
-            ClientKind::Passthrough { .. } => "passthrough",
-            ClientKind::Timed { .. } => "timed",
-            ClientKind::Answer { .. } => "answer",
+            Kind::Passthrough { .. } => "passthrough",
+            Kind::Timed { .. } => "timed",
+            Kind::Answer { .. } => "answer",
         };
-        f.debug_struct("ClientResponseFuture")
+        f.debug_struct("ResponseFuture")
+            .field("side", &self.side)
             .field("state", &state)
             .finish()
     }

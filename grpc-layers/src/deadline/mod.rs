@@ -141,7 +141,7 @@ mod service;
 #[cfg(test)]
 mod tests;
 
-pub use body::{ClientDeadlineBody, ServerDeadlineBody};
+pub use body::DeadlineBody;
 pub use grpc_core::deadline::Deadline;
 pub use layer::{ClientDeadlineLayer, ServerDeadlineLayer};
 pub use propagate::{current, inherit, scope, Scoped};

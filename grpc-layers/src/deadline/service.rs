@@ -5,17 +5,18 @@ use std::time::Duration;
 
 use grpc_core::deadline::Deadline;
 use grpc_core::headers::GRPC_TIMEOUT;
+use grpc_core::status::mapping::Side;
 use grpc_core::timeout::{format_timeout, parse_timeout};
 use grpc_core::Status;
 use http::HeaderValue;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use super::error::{exceeded_on_client, exceeded_on_server};
-use super::future::{ClientResponseFuture, ServerResponseFuture};
+use super::error::exceeded;
+use super::future::ResponseFuture;
 use super::layer::{ClientConfig, ClientDeadlineLayer, ServerConfig, ServerDeadlineLayer};
 use super::propagate::{self, earliest};
-use super::{ClientDeadlineBody, ServerDeadlineBody};
+use super::DeadlineBody;
 
 /// The server side: enforces each call's deadline; see the
 /// [module docs](super).
@@ -50,9 +51,9 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ServerDeadline<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
 {
-    type Response = http::Response<ServerDeadlineBody<ResBody>>;
+    type Response = http::Response<DeadlineBody<ResBody>>;
     type Error = S::Error;
-    type Future = ServerResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -62,7 +63,7 @@ where
         let sent = match sent_timeout(request.headers()) {
             Ok(sent) => sent,
             // Refused before the handler runs: it never sees a bad deadline.
-            Err(status) => return ServerResponseFuture::answer(status),
+            Err(status) => return ResponseFuture::answer(status, Side::Server),
         };
         let now = Instant::now();
         let own = self
@@ -71,17 +72,17 @@ where
             .map(|timeout| Deadline::from_timeout(now.into_std(), timeout));
         // Served in-process from inside another call: that call's deadline binds too.
         let Some(deadline) = earliest(own, propagate::current()) else {
-            return ServerResponseFuture::passthrough(self.inner.call(request));
+            return ResponseFuture::passthrough(self.inner.call(request), Side::Server);
         };
         let timeout = deadline.remaining_at(now.into_std());
         if timeout.is_zero() {
-            return ServerResponseFuture::answer(exceeded_on_server(timeout));
+            return ResponseFuture::answer(exceeded(Side::Server, timeout), Side::Server);
         }
         request.extensions_mut().insert(deadline);
         // `call` may already do the work (a proxy sends its request here), so
         // it runs with the deadline as the current one, as every poll does.
         let inner = propagate::in_scope(deadline, || self.inner.call(request));
-        ServerResponseFuture::timed(inner, deadline, timeout)
+        ResponseFuture::timed(inner, deadline, timeout, Side::Server)
     }
 }
 
@@ -105,9 +106,9 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ClientDeadline<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
 {
-    type Response = http::Response<ClientDeadlineBody<ResBody>>;
+    type Response = http::Response<DeadlineBody<ResBody>>;
     type Error = S::Error;
-    type Future = ClientResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -125,7 +126,7 @@ where
                         "the request carries a malformed grpc-timeout {:?}: {err}",
                         String::from_utf8_lossy(value.as_bytes())
                     ));
-                    return ClientResponseFuture::answer(status);
+                    return ResponseFuture::answer(status, Side::Client);
                 }
             }
         }
@@ -140,17 +141,17 @@ where
             own
         };
         let Some(deadline) = deadline else {
-            return ClientResponseFuture::passthrough(self.inner.call(request));
+            return ResponseFuture::passthrough(self.inner.call(request), Side::Client);
         };
         let timeout = deadline.remaining_at(now);
         if timeout.is_zero() {
             // Not worth sending: the server would refuse it on arrival.
-            return ClientResponseFuture::answer(exceeded_on_client(Duration::ZERO));
+            return ResponseFuture::answer(exceeded(Side::Client, Duration::ZERO), Side::Client);
         }
         let value = HeaderValue::try_from(format_timeout(timeout))
             .expect("digits and a unit letter are a valid header value");
         request.headers_mut().insert(GRPC_TIMEOUT, value);
         request.extensions_mut().insert(deadline);
-        ClientResponseFuture::timed(self.inner.call(request), deadline, timeout)
+        ResponseFuture::timed(self.inner.call(request), deadline, timeout, Side::Client)
     }
 }

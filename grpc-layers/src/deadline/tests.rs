@@ -16,6 +16,7 @@ use tower::{service_fn, Layer, ServiceExt};
 use tower_test::mock;
 
 use super::*;
+use grpc_core::status::mapping::Side;
 
 type Request = http::Request<GrpcBody>;
 type Response = http::Response<GrpcBody>;
@@ -314,10 +315,11 @@ async fn a_stream_that_always_has_a_message_ready_still_stops_at_the_deadline() 
         sent: sent.clone(),
         _guard: dropped.guard(),
     };
-    let mut body = Box::pin(ServerDeadlineBody::timed(
+    let mut body = Box::pin(DeadlineBody::timed(
         body,
         deadline_in(Duration::from_millis(50)),
         Duration::from_millis(50),
+        Side::Server,
     ));
     for _ in 0..5 {
         let frame = body.frame().now_or_never().unwrap().unwrap().unwrap();
@@ -760,19 +762,22 @@ async fn a_call_made_from_a_handler_inherits_the_incoming_deadline() {
 #[tokio::test(start_paused = true)]
 async fn bodies_forward_end_of_stream_and_size_hints_but_a_timed_one_may_end_early() {
     let once = || GrpcBody::once(Bytes::from_static(b"\0\0\0\0\x01x"), None);
-    let passthrough = ServerDeadlineBody::passthrough(once());
+    let passthrough = DeadlineBody::passthrough(once(), Side::Server);
     assert_eq!(passthrough.size_hint().lower(), 6);
     assert!(!passthrough.is_end_stream());
     let deadline = deadline_in(Duration::from_secs(1));
-    let timed = ClientDeadlineBody::timed(once(), deadline, Duration::from_secs(1));
+    let timed = DeadlineBody::timed(once(), deadline, Duration::from_secs(1), Side::Client);
     assert_eq!(timed.size_hint().lower(), 0, "it may be cut short");
     assert!(!timed.is_end_stream());
-    let empty = ServerDeadlineBody::timed(GrpcBody::empty(), deadline, Duration::from_secs(1));
+    let empty = DeadlineBody::timed(
+        GrpcBody::empty(),
+        deadline,
+        Duration::from_secs(1),
+        Side::Server,
+    );
     assert!(empty.is_end_stream());
     assert_eq!(
-        ServerDeadlineBody::<GrpcBody>::default()
-            .size_hint()
-            .exact(),
+        DeadlineBody::<GrpcBody>::default().size_hint().exact(),
         Some(0)
     );
 }
