@@ -24,7 +24,7 @@ use examples::echo_service::EchoService;
 use grpc_core::deadline::Deadline;
 use grpc_core::timeout::parse_timeout;
 use grpc_core::GrpcBody;
-use grpc_layers::deadline::{ServerDeadlineBody, ServerDeadlineLayer};
+use grpc_layers::deadline::{DeadlineBody, ServerDeadlineLayer};
 use grpc_server::{Router, Server};
 use http_body_util::BodyExt;
 use support::{eventually, python, python_dir, LIMIT};
@@ -75,24 +75,20 @@ async fn a_grpcio_timeout_is_enforced_by_our_server_and_reported_as_deadline_exc
     let (on_request, on_response) = (seen.clone(), seen.clone());
     let stack = ServiceBuilder::new()
         // Outside the deadline layer: the status our server ended each call with.
-        .map_response(
-            move |response: http::Response<ServerDeadlineBody<GrpcBody>>| {
-                if let Some(status) = response.headers().get("grpc-status") {
-                    on_response.status(status);
-                }
-                let seen = on_response.clone();
-                response.map(move |body| {
-                    body.map_frame(move |frame| {
-                        if let Some(status) =
-                            frame.trailers_ref().and_then(|t| t.get("grpc-status"))
-                        {
-                            seen.status(status);
-                        }
-                        frame
-                    })
+        .map_response(move |response: http::Response<DeadlineBody<GrpcBody>>| {
+            if let Some(status) = response.headers().get("grpc-status") {
+                on_response.status(status);
+            }
+            let seen = on_response.clone();
+            response.map(move |body| {
+                body.map_frame(move |frame| {
+                    if let Some(status) = frame.trailers_ref().and_then(|t| t.get("grpc-status")) {
+                        seen.status(status);
+                    }
+                    frame
                 })
-            },
-        )
+            })
+        })
         .layer(ServerDeadlineLayer::new())
         // Inside it: the deadline the layer read from grpcio's `grpc-timeout`.
         .map_request(move |request: http::Request<GrpcBody>| {

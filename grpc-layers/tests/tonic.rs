@@ -24,7 +24,7 @@ use grpc_layers::compression::{ClientCompressionLayer, Encoding, ServerCompressi
 use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
 use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
 use grpc_layers::load_shed::ServerLoadShedLayer;
-use grpc_layers::otel::ServerTelemetryLayer;
+use grpc_layers::otel::{ClientTelemetryLayer, ServerTelemetryLayer};
 use grpc_layers::status::{ClientStatusLayer, ServerStatusLayer};
 use support::telemetry::{attribute, Spans};
 use support::tonic_peer::{
@@ -325,6 +325,43 @@ async fn the_client_compression_layer_over_a_tonic_channel_talks_gzip_with_a_ton
         bounded(tonic_unary(client, &message)).await.unwrap(),
         message
     );
+}
+
+#[tokio::test]
+async fn the_client_telemetry_layer_wraps_a_tonic_channel_with_no_adapter() {
+    let spans = Spans::new();
+    let server = plain_tonic().await;
+    let client = ServiceBuilder::new()
+        .layer(
+            // tonic's Channel fills in the URI's authority itself, under
+            // the layer: the target names the server.
+            ClientTelemetryLayer::new()
+                .tracer_provider(&spans.provider)
+                .grpc_metrics(true)
+                .target(&server.uri()),
+        )
+        .service(tonic_channel(&server));
+    assert_eq!(
+        bounded(tonic_unary(client.clone(), "hi")).await.unwrap(),
+        "hi"
+    );
+    let status = bounded(tonic_unary(client, "code:5")).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let finished = spans.finished(2).await;
+    for span in &finished {
+        assert_eq!(span.name, "test.Echo/Unary");
+        assert_eq!(span.span_kind, opentelemetry::trace::SpanKind::Client);
+        assert_eq!(
+            attribute(span, "server.address").as_deref(),
+            Some("127.0.0.1")
+        );
+    }
+    let codes: Vec<_> = finished
+        .iter()
+        .map(|span| attribute(span, "rpc.response.status_code").unwrap())
+        .collect();
+    assert!(codes.contains(&"OK".to_owned()), "{codes:?}");
+    assert!(codes.contains(&"NOT_FOUND".to_owned()), "{codes:?}");
 }
 
 #[tokio::test]

@@ -94,6 +94,9 @@ pub(crate) struct Attempt {
     /// message events off: nothing counts them).
     request: Option<Arc<Tally>>,
     response: Option<Arc<Tally>>,
+    /// Whether the request's messages could be counted: a client layer
+    /// counts only a body it can rewrap as its own type.
+    request_counted: bool,
 }
 
 impl Attempt {
@@ -104,6 +107,7 @@ impl Attempt {
             started: false,
             request: counting.then(Default::default),
             response: counting.then(Default::default),
+            request_counted: true,
         }
     }
 
@@ -134,7 +138,9 @@ impl Attempt {
         };
         grpc.duration
             .record(self.start.elapsed().as_secs_f64(), attributes);
-        grpc.sent.record(sent, attributes);
+        if self.request_counted || shared.side == Side::Server {
+            grpc.sent.record(sent, attributes);
+        }
         grpc.rcvd.record(rcvd, attributes);
     }
 }
@@ -391,6 +397,12 @@ impl Call {
     }
 
     /// The watch over the request's messages, if anything counts them.
+    /// The request's messages cannot be counted (a client's request body
+    /// of a type the layer cannot rewrap): its sent size is not recorded.
+    pub(crate) fn request_not_counted(&mut self) {
+        self.attempt.request_counted = false;
+    }
+
     pub(crate) fn request_watch(&self) -> Option<Watch> {
         self.watch(self.attempt.request.as_ref()?.clone(), true)
     }

@@ -144,6 +144,24 @@
 //! inside produce, and message sizes on the wire (it must be outside
 //! compression) — and its durations cover the whole stack.
 //!
+//! # In other libraries' stacks
+//!
+//! The client layer hands its inner service the request body it was
+//! given, of the caller's type, so it wraps a tonic `Channel` (which takes
+//! only tonic's body) as it is. It counts the messages of a request body it
+//! can rewrap as that same type: grpc-core's `GrpcBody`, what grpc-client's
+//! calls and generated clients send. Under tonic's client the request's
+//! size (A66's `sent_total_compressed_message_size`) is then not recorded,
+//! rather than recorded as 0; everything else is. Give the layer the
+//! [`target`](ClientTelemetryLayer::target) there: tonic's `Channel` fills
+//! in the URI's authority only below the layer.
+//!
+//! The server layer works inside a tonic `Server` and on an axum `Router`
+//! (whose route services take any body); read the peer with
+//! [`peer_addr`](ServerTelemetryLayer::peer_addr) and give the served
+//! methods with [`known_methods`](ServerTelemetryLayer::known_methods)
+//! there. `tests/tonic.rs` and `tests/axum.rs` show both.
+//!
 //! # Cost
 //!
 //! Instruments and tracer are made once per layer, when it is first

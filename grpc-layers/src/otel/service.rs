@@ -1,5 +1,6 @@
 //! [`ServerTelemetry`] and [`ClientTelemetry`]: the services.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -36,6 +37,24 @@ where
         None => GrpcBody::new(body),
         Some(watch) => GrpcBody::new(WatchedBody::new(body, watch)),
     }
+}
+
+/// The request body with its messages counted, as the same type, so the
+/// inner service takes whatever body the caller sends (a tonic `Channel`
+/// takes only its own): a [`GrpcBody`], what grpc-client's calls send, is
+/// rewrapped; any other body is handed back as it is, uncounted.
+fn rewrap_watched<B>(body: B, watch: Watch) -> Result<B, B>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut slot = Some(body);
+    let Some(grpc) = (&mut slot as &mut dyn Any).downcast_mut::<Option<GrpcBody>>() else {
+        return Err(slot.expect("slot was just filled"));
+    };
+    let body = grpc.take().expect("slot was just filled");
+    *grpc = Some(GrpcBody::new(WatchedBody::new(body, watch)));
+    Ok(slot.expect("the slot was refilled"))
 }
 
 /// The server side: a span per call (a child of the context the request
@@ -139,7 +158,7 @@ impl<S: fmt::Debug> fmt::Debug for ClientTelemetry<S> {
 
 impl<S, B, ResB> Service<http::Request<B>> for ClientTelemetry<S>
 where
-    S: Service<http::Request<GrpcBody>, Response = http::Response<ResB>>,
+    S: Service<http::Request<B>, Response = http::Response<ResB>>,
     S::Error: Into<BoxError>,
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -154,10 +173,7 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         if !is_grpc(&request) {
-            return ClientResponseFuture::new(
-                self.inner.call(request.map(GrpcBody::new)),
-                State::Pass,
-            );
+            return ClientResponseFuture::new(self.inner.call(request), State::Pass);
         }
         if !self.shared.active {
             // Nothing can record: the current context is sent along as it
@@ -165,14 +181,20 @@ where
             opentelemetry::Context::map_current(|cx| {
                 super::propagation::inject(cx, request.headers_mut())
             });
-            return ClientResponseFuture::new(
-                self.inner.call(request.map(GrpcBody::new)),
-                State::Pass,
-            );
+            return ClientResponseFuture::new(self.inner.call(request), State::Pass);
         }
-        let call = Box::new(Call::client(self.shared.clone(), &mut request));
-        let watch = call.request_watch();
-        let request = request.map(|body| request_body(body, watch));
+        let mut call = Box::new(Call::client(self.shared.clone(), &mut request));
+        if let Some(watch) = call.request_watch() {
+            let (parts, body) = request.into_parts();
+            let body = match rewrap_watched(body, watch) {
+                Ok(body) => body,
+                Err(body) => {
+                    call.request_not_counted();
+                    body
+                }
+            };
+            request = http::Request::from_parts(parts, body);
+        }
         ClientResponseFuture::new(self.inner.call(request), State::Record(call))
     }
 }

@@ -13,7 +13,7 @@ use grpc_core::{BoxError, GrpcBody, Status};
 use grpc_transport::peer::PeerAddr;
 use http::HeaderValue;
 use http_body::{Body, Frame};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use opentelemetry::global;
 use opentelemetry::trace::{
     Span as _, SpanKind, Status as SpanStatus, TraceContextExt, Tracer, TracerProvider,
@@ -1159,6 +1159,38 @@ async fn the_a66_client_instruments_record_the_attempt_and_the_call() {
     assert_eq!(sent[0].sum, 5.0);
     let rcvd = t.points("grpc.client.attempt.rcvd_total_compressed_message_size");
     assert_eq!(rcvd[0].sum, 6.0);
+}
+
+#[tokio::test]
+async fn a_client_request_body_of_another_type_passes_as_it_is_and_its_sent_size_is_not_recorded() {
+    let t = Telemetry::new();
+    // The inner service takes exactly the body type the caller sends, as
+    // tonic's Channel does.
+    let service = t
+        .client()
+        .target("dns:///backend.local:9000")
+        .grpc_metrics(true)
+        .layer(service_fn(
+            |request: http::Request<Full<Bytes>>| async move {
+                drain(request.into_body()).await.unwrap();
+                Ok::<_, Infallible>(unary_ok(b"123456"))
+            },
+        ));
+    let mut request = http::Request::new(Full::new(encode_raw(b"hello", false)));
+    *request.uri_mut() = "/c.C/M".parse().unwrap();
+    request
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/grpc"));
+    let response = service.oneshot(request).await.unwrap();
+    drain(response.into_body()).await.unwrap();
+    assert_eq!(t.points("grpc.client.attempt.duration")[0].count, 1);
+    let rcvd = t.points("grpc.client.attempt.rcvd_total_compressed_message_size");
+    assert_eq!(rcvd[0].sum, 6.0);
+    assert!(
+        t.points("grpc.client.attempt.sent_total_compressed_message_size")
+            .is_empty(),
+        "not counted, so not recorded as 0"
+    );
 }
 
 // ----- passthrough, providers, readiness -----------------------------------
