@@ -162,6 +162,37 @@
 //! body, [`OrEmpty`](grpc_core::body::OrEmpty): the inner body, or the
 //! empty one of a refusal, so any response body type works.
 //!
+//! # In other libraries' stacks
+//!
+//! Both layers work in any tower stack; the identity an authorizer attaches reaches a tonic handler in `request.extensions()`. Over a tonic `Channel`, mind the plaintext rule above: tonic never sends held credentials. Tested over real HTTP/2 in `tests/tonic.rs` and `tests/axum.rs`.
+//!
+//! ```no_run
+//! # async fn stacks() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use grpc_layers::auth::{BearerTokens, ClientAuthLayer, ServerAuthLayer};
+//! let tokens = || BearerTokens::new().token("t", "ada".to_owned());
+//! use tower::ServiceBuilder;
+//!
+//! // In a tonic server's stack, before its services:
+//! let server = tonic::transport::Server::builder()
+//!     .layer(ServerAuthLayer::new(tokens()))
+//!     .add_routes(tonic::service::Routes::default());
+//! # let serving = server.serve("127.0.0.1:50051".parse()?);
+//! // Over a tonic Channel, under tonic's client:
+//! let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientAuthLayer::bearer("t")?.allow_insecure(true))
+//!     .service(channel);
+//! let mut grpc = tonic::client::Grpc::new(client);
+//! grpc.ready().await?;
+//! // On an axum Router, around its gRPC routes (and any others):
+//! let app: axum::Router = axum::Router::new()
+//!     .route_service("/pkg.Service/Method", grpc_server::Router::new())
+//!     .layer(ServerAuthLayer::new(tokens()));
+//! # let _ = (serving, app);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flag
 //!
 //! This module is behind the `auth` feature of `grpc-layers`; JWT

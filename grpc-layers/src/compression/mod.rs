@@ -123,6 +123,38 @@
 //! handler adapters answer with them, a client's call returns them. The
 //! inner service's error type passes through unchanged.
 //!
+//! # In other libraries' stacks
+//!
+//! Both layers work in any tower stack. The client layer's request body is its own, so over a tonic `Channel` a `map_request` goes under it. Tested over real HTTP/2 in `tests/tonic.rs` and `tests/axum.rs`.
+//!
+//! ```no_run
+//! # async fn stacks() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use grpc_layers::compression::{ClientCompressionLayer, Encoding, ServerCompressionLayer};
+//! use tower::ServiceBuilder;
+//!
+//! // In a tonic server's stack, before its services:
+//! let server = tonic::transport::Server::builder()
+//!     .layer(ServerCompressionLayer::new().send_compressed(Encoding::Gzip))
+//!     .add_routes(tonic::service::Routes::default());
+//! # let serving = server.serve("127.0.0.1:50051".parse()?);
+//! // Over a tonic Channel, under tonic's client:
+//! let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientCompressionLayer::new().send_compressed(Encoding::Gzip))
+//!     // tonic's Channel takes its own body type: the layer's goes in it.
+//!     .map_request(|r: http::Request<grpc_core::GrpcBody>| r.map(tonic::body::Body::new))
+//!     .service(channel);
+//! let mut grpc = tonic::client::Grpc::new(client);
+//! grpc.ready().await?;
+//! // On an axum Router, around its gRPC routes (and any others):
+//! let app: axum::Router = axum::Router::new()
+//!     .route_service("/pkg.Service/Method", grpc_server::Router::new())
+//!     .layer(ServerCompressionLayer::new());
+//! # let _ = (serving, app);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flag
 //!
 //! The module is behind `compression`; each algorithm has its own feature:

@@ -128,6 +128,37 @@
 //! Timers are tokio's, kept inside the futures and bodies, so dropping them
 //! cancels the timer; the layers need a tokio runtime with the time driver.
 //!
+//! # In other libraries' stacks
+//!
+//! Both layers work in any tower stack: the server layer inside a tonic `Server` or on an axum `Router`, the client layer over a tonic `Channel`, whose own `grpc-timeout` timer it beats. Tested over real HTTP/2 in `tests/tonic.rs` and `tests/axum.rs`.
+//!
+//! ```no_run
+//! # async fn stacks() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use std::time::Duration;
+//! use grpc_layers::deadline::{ClientDeadlineLayer, ServerDeadlineLayer};
+//! use tower::ServiceBuilder;
+//!
+//! // In a tonic server's stack, before its services:
+//! let server = tonic::transport::Server::builder()
+//!     .layer(ServerDeadlineLayer::new().default_timeout(Duration::from_secs(5)))
+//!     .add_routes(tonic::service::Routes::default());
+//! # let serving = server.serve("127.0.0.1:50051".parse()?);
+//! // Over a tonic Channel, under tonic's client:
+//! let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientDeadlineLayer::new().default_timeout(Duration::from_secs(1)))
+//!     .service(channel);
+//! let mut grpc = tonic::client::Grpc::new(client);
+//! grpc.ready().await?;
+//! // On an axum Router, around its gRPC routes (and any others):
+//! let app: axum::Router = axum::Router::new()
+//!     .route_service("/pkg.Service/Method", grpc_server::Router::new())
+//!     .layer(ServerDeadlineLayer::new());
+//! # let _ = (serving, app);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flag
 //!
 //! This module is behind the `deadline` feature of `grpc-layers`.

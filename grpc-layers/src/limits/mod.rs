@@ -110,6 +110,38 @@
 //! turns errors into statuses finds it. The inner body's own errors pass
 //! through unchanged, and the service's error type is the inner one.
 //!
+//! # In other libraries' stacks
+//!
+//! Both layers work in any tower stack. Their request bodies are their own, so over a tonic `Channel` (which takes only tonic's body) a `map_request` goes under them. Tested over real HTTP/2 in `tests/tonic.rs` and `tests/axum.rs`.
+//!
+//! ```no_run
+//! # async fn stacks() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use grpc_layers::limits::{ClientLimitsLayer, ServerLimitsLayer};
+//! use tower::ServiceBuilder;
+//!
+//! // In a tonic server's stack, before its services:
+//! let server = tonic::transport::Server::builder()
+//!     .layer(ServerLimitsLayer::new().max_receive_message_size(1 << 20))
+//!     .add_routes(tonic::service::Routes::default());
+//! # let serving = server.serve("127.0.0.1:50051".parse()?);
+//! // Over a tonic Channel, under tonic's client:
+//! let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientLimitsLayer::new().max_receive_message_size(1 << 20))
+//!     // tonic's Channel takes its own body type: the layer's goes in it.
+//!     .map_request(|r: http::Request<grpc_core::GrpcBody>| r.map(tonic::body::Body::new))
+//!     .service(channel);
+//! let mut grpc = tonic::client::Grpc::new(client);
+//! grpc.ready().await?;
+//! // On an axum Router, around its gRPC routes (and any others):
+//! let app: axum::Router = axum::Router::new()
+//!     .route_service("/pkg.Service/Method", grpc_server::Router::new())
+//!     .layer(ServerLimitsLayer::new());
+//! # let _ = (serving, app);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flag
 //!
 //! This module is behind the `limits` feature of `grpc-layers`.

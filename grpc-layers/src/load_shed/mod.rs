@@ -144,6 +144,29 @@
 //! adaptive limit, two clock reads and a locked limiter update when it
 //! ends.
 //!
+//! # In other libraries' stacks
+//!
+//! The layer works in any tower stack: inside a tonic `Server` or on an axum `Router`. Tested over real HTTP/2 in `tests/tonic.rs` and `tests/axum.rs`.
+//!
+//! ```no_run
+//! # async fn stacks() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use grpc_layers::load_shed::ServerLoadShedLayer;
+//! use tower::ServiceBuilder;
+//!
+//! // In a tonic server's stack, before its services:
+//! let server = tonic::transport::Server::builder()
+//!     .layer(ServerLoadShedLayer::new().max_in_flight(500))
+//!     .add_routes(tonic::service::Routes::default());
+//! # let serving = server.serve("127.0.0.1:50051".parse()?);
+//! // On an axum Router, around its gRPC routes (and any others):
+//! let app: axum::Router = axum::Router::new()
+//!     .route_service("/pkg.Service/Method", grpc_server::Router::new())
+//!     .layer(ServerLoadShedLayer::new());
+//! # let _ = (serving, app);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flag
 //!
 //! This module is behind the `load-shed` feature of `grpc-layers`.

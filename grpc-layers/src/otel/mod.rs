@@ -162,6 +162,34 @@
 //! methods with [`known_methods`](ServerTelemetryLayer::known_methods)
 //! there. `tests/tonic.rs` and `tests/axum.rs` show both.
 //!
+//! ```no_run
+//! # async fn stacks() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use grpc_layers::otel::{ClientTelemetryLayer, ServerTelemetryLayer};
+//! use tonic::transport::server::TcpConnectInfo;
+//! use tower::ServiceBuilder;
+//!
+//! // In a tonic server's stack, before its services:
+//! let server = tonic::transport::Server::builder()
+//!     .layer(ServerTelemetryLayer::new()
+//!         .peer_addr(|ext| ext.get::<TcpConnectInfo>().and_then(|i| i.remote_addr())))
+//!     .add_routes(tonic::service::Routes::default());
+//! # let serving = server.serve("127.0.0.1:50051".parse()?);
+//! // Over a tonic Channel, under tonic's client:
+//! let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientTelemetryLayer::new().target("http://127.0.0.1:50051"))
+//!     .service(channel);
+//! let mut grpc = tonic::client::Grpc::new(client);
+//! grpc.ready().await?;
+//! // On an axum Router, around its gRPC routes (and any others):
+//! let app: axum::Router = axum::Router::new()
+//!     .route_service("/pkg.Service/Method", grpc_server::Router::new())
+//!     .layer(ServerTelemetryLayer::new());
+//! # let _ = (serving, app);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Cost
 //!
 //! Instruments and tracer are made once per layer, when it is first

@@ -95,6 +95,36 @@
 //! (the channel, with a rule for its own connection errors), so a call
 //! reports the same codes with or without this layer.
 //!
+//! # In other libraries' stacks
+//!
+//! Both layers work in any tower stack: the server layer turns a tonic handler's panic into `INTERNAL`, the client layer maps a tonic `Channel`'s transport errors. Tested over real HTTP/2 in `tests/tonic.rs` and `tests/axum.rs`.
+//!
+//! ```no_run
+//! # async fn stacks() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use grpc_layers::status::{ClientStatusLayer, ServerStatusLayer};
+//! use tower::ServiceBuilder;
+//!
+//! // In a tonic server's stack, before its services:
+//! let server = tonic::transport::Server::builder()
+//!     .layer(ServerStatusLayer::new())
+//!     .add_routes(tonic::service::Routes::default());
+//! # let serving = server.serve("127.0.0.1:50051".parse()?);
+//! // Over a tonic Channel, under tonic's client:
+//! let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+//! let client = ServiceBuilder::new()
+//!     .layer(ClientStatusLayer::new())
+//!     .service(channel);
+//! let mut grpc = tonic::client::Grpc::new(client);
+//! grpc.ready().await?;
+//! // On an axum Router, around its gRPC routes (and any others):
+//! let app: axum::Router = axum::Router::new()
+//!     .route_service("/pkg.Service/Method", grpc_server::Router::new())
+//!     .layer(ServerStatusLayer::new());
+//! # let _ = (serving, app);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flag
 //!
 //! This module is behind the `status` feature of `grpc-layers`, which
