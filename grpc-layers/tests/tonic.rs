@@ -365,6 +365,21 @@ async fn the_client_telemetry_layer_wraps_a_tonic_channel_with_no_adapter() {
 }
 
 #[tokio::test]
+async fn the_client_compression_layer_over_a_tonic_channel_refuses_a_reply_that_inflates_too_far() {
+    // tonic's server gzips a reply of a megabyte of one letter: it inflates
+    // past the layer's limit, and tonic's client reads RESOURCE_EXHAUSTED.
+    let server = plain_tonic().await;
+    let client = ServiceBuilder::new()
+        .layer(ClientCompressionLayer::new().max_decompressed_size(64 << 10))
+        .map_request(to_tonic_body)
+        .service(tonic_channel(&server));
+    let status = bounded(tonic_unary(client, "size:1000000"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+}
+
+#[tokio::test]
 async fn the_client_status_layer_over_a_tonic_channel_reports_a_dead_server_as_unavailable() {
     let server = plain_tonic().await;
     let channel = tonic_channel(&server);

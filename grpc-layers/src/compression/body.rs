@@ -53,6 +53,9 @@ struct CompressState {
     /// Created on the first message that is compressed.
     codec: Option<Compressor>,
     done: bool,
+    /// A response body: a message it cannot transform ends it with the
+    /// status as trailers (a request body fails for its reader instead).
+    answers: bool,
 }
 
 struct DecompressState {
@@ -61,6 +64,8 @@ struct DecompressState {
     /// Created on the first compressed message.
     codec: Option<Decompressor>,
     done: bool,
+    /// As in [`CompressState`].
+    answers: bool,
 }
 
 enum Accepted {
@@ -106,6 +111,7 @@ impl<B> CompressionBody<B> {
                     switch,
                     codec: None,
                     done: false,
+                    answers: false,
                 },
             },
         }
@@ -132,9 +138,23 @@ impl<B> CompressionBody<B> {
                     limit,
                     codec: None,
                     done: false,
+                    answers: false,
                 },
             },
         }
+    }
+
+    /// The body is a response's: a message it cannot transform (one that
+    /// inflates past the limit, in an encoding not accepted, already
+    /// compressed) ends it with that status as trailers, which any gRPC
+    /// reader above reads, instead of an error.
+    pub(crate) fn answering_refusals(mut self) -> Self {
+        match &mut self.kind {
+            Kind::Compress { state, .. } => state.answers = true,
+            Kind::Decompress { state, .. } => state.answers = true,
+            Kind::Plain { .. } | Kind::Empty => {}
+        }
+        self
     }
 }
 
@@ -213,6 +233,7 @@ type Polled = Poll<Option<Result<BodyFrame<Bytes>, BoxError>>>;
 fn next<B>(
     frames: Pin<&mut Deframer<B>>,
     done: &mut bool,
+    answers: bool,
     cx: &mut Context<'_>,
     mut transform: impl FnMut(Bytes) -> Result<Bytes, Status>,
 ) -> Polled
@@ -226,7 +247,15 @@ where
     let result = match ready!(frames.poll_frame(cx)) {
         None => return Poll::Ready(None),
         Some(Ok(frame)) => match frame.into_data() {
-            Ok(data) => transform(data).map(BodyFrame::data),
+            Ok(data) => match transform(data) {
+                Ok(data) => Ok(BodyFrame::data(data)),
+                // This layer's own refusal, in a response: its answer.
+                Err(status) if answers => {
+                    *done = true;
+                    return Poll::Ready(Some(Ok(BodyFrame::trailers(status.to_headers()))));
+                }
+                Err(status) => Err(status),
+            },
             Err(trailers) => Ok(trailers),
         },
         Some(Err(status)) => Err(status),
@@ -251,14 +280,14 @@ where
             KindProj::Plain { body } => body.poll_frame(cx).map_err(Into::into),
             KindProj::Empty => Poll::Ready(None),
             KindProj::Compress { frames, state } => {
-                let mut done = state.done;
-                let polled = next(frames, &mut done, cx, |m| state.message(m));
+                let (mut done, answers) = (state.done, state.answers);
+                let polled = next(frames, &mut done, answers, cx, |m| state.message(m));
                 state.done = done;
                 polled
             }
             KindProj::Decompress { frames, state } => {
-                let mut done = state.done;
-                let polled = next(frames, &mut done, cx, |m| state.message(m));
+                let (mut done, answers) = (state.done, state.answers);
+                let polled = next(frames, &mut done, answers, cx, |m| state.message(m));
                 state.done = done;
                 polled
             }

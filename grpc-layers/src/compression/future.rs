@@ -116,7 +116,8 @@ fn server_response<B>(
     };
     parts.headers.insert(GRPC_ENCODING, encoding.header_value());
     let switch = parts.extensions.get::<MessageCompression>().cloned();
-    let body = CompressionBody::compress(body, encoding, config.level, config.min_size, switch);
+    let body = CompressionBody::compress(body, encoding, config.level, config.min_size, switch)
+        .answering_refusals();
     http::Response::from_parts(parts, body)
 }
 
@@ -169,14 +170,14 @@ fn client_response<B>(
         None | Some(Some(Encoding::Identity)) => CompressionBody::plain(body),
         Some(Some(encoding)) if config.accepts(encoding) => {
             parts.headers.remove(GRPC_ENCODING);
-            CompressionBody::decompress(body, encoding, limit)
+            CompressionBody::decompress(body, encoding, limit).answering_refusals()
         }
         Some(_) => {
             let declared = parts
                 .headers
                 .remove(GRPC_ENCODING)
                 .expect("checked just above");
-            CompressionBody::refuse(body, declared, limit)
+            CompressionBody::refuse(body, declared, limit).answering_refusals()
         }
     };
     http::Response::from_parts(parts, body)

@@ -115,13 +115,16 @@
 //! | case | side | status |
 //! |---|---|---|
 //! | request `grpc-encoding` unknown or not accepted | server | trailers-only `UNIMPLEMENTED`, with `grpc-accept-encoding` listing what is; the inner service is not called |
-//! | a message inflates past the receive limit | both | `RESOURCE_EXHAUSTED` (a body error) |
-//! | a message does not decompress (corrupt, cut short, trailing data) | both | `INTERNAL` (a body error) |
-//! | a compressed response message in an encoding the client does not accept | client | `INTERNAL` (a body error) |
+//! | a request message inflates past the receive limit | server | `RESOURCE_EXHAUSTED` (a request body error) |
+//! | a response message inflates past the receive limit | client | `RESOURCE_EXHAUSTED` trailers end the response body |
+//! | a message does not decompress (corrupt, cut short, trailing data) | server: request; client: response | `INTERNAL`: a request body error; trailers ending the response body |
+//! | a compressed response message in an encoding the client does not accept | client | `INTERNAL` trailers end the response body |
+//! | a response message already compressed further in | server | `INTERNAL` trailers end the response body |
 //!
-//! Body errors are [`Status`](grpc_core::Status) values: a server's
-//! handler adapters answer with them, a client's call returns them. The
-//! inner service's error type passes through unchanged.
+//! A refusal in a response body is trailers, so any gRPC reader above the
+//! layer (ours, tonic's) reads its code. A request body's errors are
+//! [`Status`](grpc_core::Status) values, which a server's handler adapters
+//! answer with. The inner service's error type passes through unchanged.
 //!
 //! # In other libraries' stacks
 //!
