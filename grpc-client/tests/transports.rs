@@ -98,6 +98,43 @@ async fn calls_run_over_a_unix_domain_socket_in_both_target_spellings() {
 }
 
 #[tokio::test]
+async fn a_server_binds_the_target_strings_a_client_connects_to() {
+    let path = socket_path("target.sock");
+    let unix = format!("unix://{}", path.display());
+    let tcp = {
+        // A free port: bind, read it, let it go.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("ipv4:{}", probe.local_addr().unwrap())
+    };
+    for target in [unix, tcp] {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let bind = target.clone();
+        let serving = tokio::spawn(async move {
+            Server::new()
+                .serve_target_with_shutdown(&bind, router(), async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        let channel = Endpoint::from_shared(target.clone())
+            .unwrap()
+            .connect_lazy();
+        let mut grpc = Grpc::new(channel);
+        // The server may not be listening yet: the channel retries.
+        let (reply, _) = bounded(echo(&mut grpc, "bound")).await;
+        assert_eq!(reply, "bound", "{target}");
+        let _ = stop.send(());
+        bounded(serving).await.unwrap().unwrap();
+    }
+    let _ = std::fs::remove_file(&path);
+    let err = Server::new()
+        .serve_target_with_shutdown("ipv4:127.0.0.1:1,127.0.0.1:2", router(), async {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
 async fn calls_run_over_an_in_memory_pipe_with_no_socket() {
     let (listener, connector) = memory::pair();
     let _stop = serve(Server::new(), listener);

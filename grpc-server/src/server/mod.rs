@@ -70,6 +70,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use grpc_core::error::BoxError;
+use grpc_core::target::Target;
 use grpc_core::GrpcBody;
 use grpc_transport::Listener;
 use http_body::Body;
@@ -199,6 +200,66 @@ impl Server {
     {
         let listener = TcpListener::bind(addr).await?;
         self.serve_with_listener(listener, service).await
+    }
+
+    /// Binds what a gRPC target names, read by grpc-core's one
+    /// [target parser](grpc_core::target), and serves on it until
+    /// `shutdown` completes: a TCP address (`host:port`,
+    /// `dns:///host:port`, one `ipv4:` or `ipv6:` address, or
+    /// `http://host:port`), or a Unix domain socket (`unix:/path`,
+    /// `unix:///path`, `unix:relative/path`; a socket file already there
+    /// is not removed, and binding fails). The same strings a client's
+    /// `Endpoint` connects to. A target that names no one place to bind
+    /// (an address list, a DNS server authority) is `InvalidInput`.
+    ///
+    /// ```no_run
+    /// # async fn run(router: grpc_server::Router) -> std::io::Result<()> {
+    /// use grpc_server::Server;
+    ///
+    /// Server::new()
+    ///     .serve_target_with_shutdown("unix:///run/app/grpc.sock", router, std::future::pending())
+    ///     .await
+    /// # }
+    /// ```
+    pub async fn serve_target_with_shutdown<S, B, F>(
+        self,
+        target: &str,
+        service: S,
+        shutdown: F,
+    ) -> io::Result<()>
+    where
+        S: Service<http::Request<GrpcBody>, Response = http::Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        F: Future<Output = ()>,
+    {
+        let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+        let parsed = Target::parse(target).map_err(|e| invalid(e.to_string()))?;
+        match &parsed {
+            #[cfg(unix)]
+            Target::Unix(path) => {
+                let listener = tokio::net::UnixListener::bind(path)?;
+                self.serve_with_shutdown(listener, service, shutdown).await
+            }
+            Target::Addresses(addresses) if addresses.len() == 1 => {
+                let listener = TcpListener::bind(addresses[0]).await?;
+                self.serve_with_shutdown(listener, service, shutdown).await
+            }
+            Target::Dns {
+                authority: None,
+                host,
+                port,
+            }
+            | Target::Http { host, port, .. } => {
+                let listener = TcpListener::bind((host.as_str(), *port)).await?;
+                self.serve_with_shutdown(listener, service, shutdown).await
+            }
+            _ => Err(invalid(format!(
+                "{parsed}: not one place a server can bind"
+            ))),
+        }
     }
 
     /// Serves connections from `listener` (any [`Listener`]: TCP, Unix
