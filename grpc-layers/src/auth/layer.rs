@@ -112,7 +112,7 @@ impl<S, A> Layer<S> for ServerAuthLayer<A> {
     type Service = ServerAuth<S, A>;
 
     fn layer(&self, inner: S) -> ServerAuth<S, A> {
-        ServerAuth::from_parts(inner, self.authorizer.clone(), self.rules.clone())
+        ServerAuth::from_layer(inner, self.authorizer.clone(), self.rules.clone())
     }
 }
 
@@ -231,6 +231,6 @@ impl<S> Layer<S> for ClientAuthLayer {
     type Service = ClientAuth<S>;
 
     fn layer(&self, inner: S) -> ClientAuth<S> {
-        ClientAuth::with_config(inner, self.config.clone())
+        ClientAuth::from_layer(inner, self.config.clone())
     }
 }

@@ -57,7 +57,7 @@ impl<S, A> ServerAuth<S, A> {
         ServerAuthLayer::new(authorizer)
     }
 
-    pub(crate) fn from_parts(inner: S, authorizer: Arc<A>, rules: Arc<Rules>) -> Self {
+    pub(crate) fn from_layer(inner: S, authorizer: Arc<A>, rules: Arc<Rules>) -> Self {
         ServerAuth {
             inner,
             authorizer,
@@ -127,7 +127,7 @@ pub struct ClientAuth<S> {
 inner_accessors!(ClientAuth<S>);
 
 impl<S> ClientAuth<S> {
-    pub(crate) fn with_config(inner: S, config: ClientConfig) -> Self {
+    pub(crate) fn from_layer(inner: S, config: ClientConfig) -> Self {
         ClientAuth { inner, config }
     }
 }

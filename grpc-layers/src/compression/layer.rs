@@ -169,7 +169,7 @@ impl<S> Layer<S> for ServerCompressionLayer {
     type Service = ServerCompression<S>;
 
     fn layer(&self, inner: S) -> ServerCompression<S> {
-        ServerCompression::with_config(inner, self.config)
+        ServerCompression::from_layer(inner, self.config)
     }
 }
 
@@ -200,7 +200,7 @@ impl<S> Layer<S> for ClientCompressionLayer {
     type Service = ClientCompression<S>;
 
     fn layer(&self, inner: S) -> ClientCompression<S> {
-        ClientCompression::with_config(inner, self.config)
+        ClientCompression::from_layer(inner, self.config)
     }
 }
 

@@ -35,7 +35,7 @@ macro_rules! compression_service {
         middleware_accessors!($name<S>, $layer);
 
         impl<S> $name<S> {
-            pub(crate) fn with_config(inner: S, config: Config) -> Self {
+            pub(crate) fn from_layer(inner: S, config: Config) -> Self {
                 $name { inner, config }
             }
         }

@@ -59,7 +59,7 @@ impl<S> Layer<S> for ServerDeadlineLayer {
     type Service = ServerDeadline<S>;
 
     fn layer(&self, inner: S) -> ServerDeadline<S> {
-        ServerDeadline::with_config(inner, self.config)
+        ServerDeadline::from_layer(inner, self.config)
     }
 }
 
@@ -122,7 +122,7 @@ impl<S> Layer<S> for ClientDeadlineLayer {
     type Service = ClientDeadline<S>;
 
     fn layer(&self, inner: S) -> ClientDeadline<S> {
-        ClientDeadline::with_config(inner, self.config)
+        ClientDeadline::from_layer(inner, self.config)
     }
 }
 

@@ -29,7 +29,7 @@ pub struct ServerDeadline<S> {
 middleware_accessors!(ServerDeadline<S>, ServerDeadlineLayer);
 
 impl<S> ServerDeadline<S> {
-    pub(crate) fn with_config(inner: S, config: ServerConfig) -> Self {
+    pub(crate) fn from_layer(inner: S, config: ServerConfig) -> Self {
         ServerDeadline { inner, config }
     }
 }
@@ -97,7 +97,7 @@ pub struct ClientDeadline<S> {
 middleware_accessors!(ClientDeadline<S>, ClientDeadlineLayer);
 
 impl<S> ClientDeadline<S> {
-    pub(crate) fn with_config(inner: S, config: ClientConfig) -> Self {
+    pub(crate) fn from_layer(inner: S, config: ClientConfig) -> Self {
         ClientDeadline { inner, config }
     }
 }

@@ -73,7 +73,7 @@ impl<S> Layer<S> for ServerLimitsLayer {
     type Service = ServerLimits<S>;
 
     fn layer(&self, inner: S) -> ServerLimits<S> {
-        ServerLimits::with_limits(inner, self.limits)
+        ServerLimits::from_layer(inner, self.limits)
     }
 }
 
@@ -98,6 +98,6 @@ impl<S> Layer<S> for ClientLimitsLayer {
     type Service = ClientLimits<S>;
 
     fn layer(&self, inner: S) -> ClientLimits<S> {
-        ClientLimits::with_limits(inner, self.limits)
+        ClientLimits::from_layer(inner, self.limits)
     }
 }

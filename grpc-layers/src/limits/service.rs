@@ -29,7 +29,7 @@ macro_rules! limits_service {
         middleware_accessors!($name<S>, $layer);
 
         impl<S> $name<S> {
-            pub(crate) fn with_limits(inner: S, limits: MessageLimits) -> Self {
+            pub(crate) fn from_layer(inner: S, limits: MessageLimits) -> Self {
                 $name { inner, limits }
             }
         }

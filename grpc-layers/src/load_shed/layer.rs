@@ -221,7 +221,7 @@ impl<S> Layer<S> for ServerLoadShedLayer {
     type Service = ServerLoadShed<S>;
 
     fn layer(&self, inner: S) -> ServerLoadShed<S> {
-        ServerLoadShed::with_state(inner, Arc::clone(self.state()))
+        ServerLoadShed::from_layer(inner, Arc::clone(self.state()))
     }
 }
 

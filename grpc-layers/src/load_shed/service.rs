@@ -21,7 +21,7 @@ pub struct ServerLoadShed<S> {
 middleware_accessors!(ServerLoadShed<S>, ServerLoadShedLayer);
 
 impl<S> ServerLoadShed<S> {
-    pub(crate) fn with_state(inner: S, state: Arc<State>) -> Self {
+    pub(crate) fn from_layer(inner: S, state: Arc<State>) -> Self {
         ServerLoadShed { inner, state }
     }
 

@@ -300,7 +300,7 @@ macro_rules! telemetry_layer {
             type Service = $service<S>;
 
             fn layer(&self, inner: S) -> $service<S> {
-                $service::with_shared(inner, self.shared())
+                $service::from_layer(inner, self.shared())
             }
         }
 

@@ -68,7 +68,7 @@ pub struct ServerTelemetry<S> {
 middleware_accessors!(ServerTelemetry<S>, ServerTelemetryLayer);
 
 impl<S> ServerTelemetry<S> {
-    pub(crate) fn with_shared(inner: S, shared: Arc<Shared>) -> Self {
+    pub(crate) fn from_layer(inner: S, shared: Arc<Shared>) -> Self {
         ServerTelemetry { inner, shared }
     }
 }
@@ -142,7 +142,7 @@ pub struct ClientTelemetry<S> {
 middleware_accessors!(ClientTelemetry<S>, ClientTelemetryLayer);
 
 impl<S> ClientTelemetry<S> {
-    pub(crate) fn with_shared(inner: S, shared: Arc<Shared>) -> Self {
+    pub(crate) fn from_layer(inner: S, shared: Arc<Shared>) -> Self {
         ClientTelemetry { inner, shared }
     }
 }
