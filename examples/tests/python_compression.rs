@@ -26,9 +26,7 @@ use examples::echo_service::EchoService;
 use grpc_client::{Endpoint, GrpcService};
 use grpc_core::codec::Deframer;
 use grpc_core::{BoxError, Code, GrpcBody};
-use grpc_layers::compression::{
-    ClientCompressionLayer, Encoding, ServerCompressionLayer, DEFAULT_MIN_SIZE,
-};
+use grpc_layers::compression::{ClientCompressionLayer, Encoding, ServerCompressionLayer};
 use grpc_server::{Router, Server};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -94,7 +92,8 @@ impl Seen {
         assert!(
             messages
                 .iter()
-                .all(|(compressed, len)| *compressed || *len < DEFAULT_MIN_SIZE),
+                .all(|(compressed, len)| *compressed
+                    || *len < ServerCompressionLayer::DEFAULT_MIN_SIZE),
             "{what}: a message over the minimum size went plain: {messages:?}"
         );
     }

@@ -17,6 +17,7 @@ use super::request::bearer_token;
 use super::{AuthRequest, Authorize};
 
 /// The default leeway on `exp` and `nbf`: 60 s of clock skew.
+#[deprecated(note = "use `JwtAuthorizer::DEFAULT_LEEWAY`")]
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
 /// The keys JWTs may be signed with, by key id (`kid`): a cheap handle
@@ -171,7 +172,7 @@ impl JwtAuthorizer {
                 continue;
             }
             let mut validation = Validation::new(algorithm);
-            validation.leeway = DEFAULT_LEEWAY.as_secs();
+            validation.leeway = JwtAuthorizer::<()>::DEFAULT_LEEWAY.as_secs();
             validation.validate_exp = true;
             validation.validate_nbf = true;
             validation.validate_aud = true;
@@ -191,6 +192,9 @@ impl JwtAuthorizer {
 }
 
 impl<C> JwtAuthorizer<C> {
+    /// The default leeway on `exp` and `nbf`: 60 s of clock skew.
+    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
     /// Deserializes the claims as `D` instead (a type of yours with the
     /// claims your handlers read).
     pub fn claims<D>(self) -> JwtAuthorizer<D> {

@@ -117,7 +117,8 @@ impl<S, A> Layer<S> for ServerAuthLayer<A> {
 }
 
 /// The default [`ClientAuthLayer::refresh_margin`]: 10 s before expiry.
-pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(10);
+#[deprecated(note = "use `ClientAuthLayer::DEFAULT_REFRESH_MARGIN`")]
+pub const DEFAULT_REFRESH_MARGIN: Duration = ClientAuthLayer::DEFAULT_REFRESH_MARGIN;
 
 /// Attaches credentials to each call a client makes, and asks the channel
 /// to refuse them over a plaintext connection; see the
@@ -159,12 +160,16 @@ impl fmt::Debug for Credentials {
 }
 
 impl ClientAuthLayer {
+    /// The default [`refresh_margin`](Self::refresh_margin): 10 s before
+    /// expiry.
+    pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(10);
+
     fn with(credentials: Credentials) -> Self {
         ClientAuthLayer {
             config: ClientConfig {
                 credentials,
                 allow_insecure: false,
-                refresh_margin: DEFAULT_REFRESH_MARGIN,
+                refresh_margin: ClientAuthLayer::DEFAULT_REFRESH_MARGIN,
             },
         }
     }

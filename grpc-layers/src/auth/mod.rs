@@ -215,8 +215,13 @@ mod tokens;
 
 pub use authorize::Authorize;
 #[cfg(feature = "auth-jwt")]
-pub use jwt::{JwtAuthorizer, JwtKeys, DEFAULT_LEEWAY};
-pub use layer::{ClientAuthLayer, ServerAuthLayer, DEFAULT_REFRESH_MARGIN};
+#[allow(deprecated)]
+pub use jwt::DEFAULT_LEEWAY;
+#[cfg(feature = "auth-jwt")]
+pub use jwt::{JwtAuthorizer, JwtKeys};
+#[allow(deprecated)]
+pub use layer::DEFAULT_REFRESH_MARGIN;
+pub use layer::{ClientAuthLayer, ServerAuthLayer};
 pub use request::{AuthRequest, Identity};
 pub use rules::Access;
 pub use service::{ClientAuth, ServerAuth};

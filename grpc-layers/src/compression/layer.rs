@@ -9,7 +9,10 @@ use super::{Encoding, EncodingSet};
 
 /// Messages shorter than this are sent uncompressed by default: below a few
 /// dozen bytes the algorithms' own headers make the message longer.
-pub const DEFAULT_MIN_SIZE: usize = 32;
+#[deprecated(note = "use `ServerCompressionLayer::DEFAULT_MIN_SIZE` (or the client's)")]
+pub const DEFAULT_MIN_SIZE: usize = MIN_SIZE;
+
+const MIN_SIZE: usize = 32;
 
 /// The send preference: distinct compressing encodings, most wanted first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +70,7 @@ impl Config {
         Config {
             accept: EncodingSet::enabled(),
             send: Preference::new(),
-            min_size: DEFAULT_MIN_SIZE,
+            min_size: MIN_SIZE,
             max_decompressed_size: None,
             level: CompressionLevel::Default,
         }
@@ -83,6 +86,11 @@ impl Config {
 macro_rules! compression_setters {
     ($layer:ident, $(#[$send_doc:meta])*) => {
         impl $layer {
+            /// Messages shorter than this are sent uncompressed by default:
+            /// below a few dozen bytes the algorithms' own headers make the
+            /// message longer.
+            pub const DEFAULT_MIN_SIZE: usize = MIN_SIZE;
+
             /// The layer with the defaults: every enabled algorithm
             /// received, nothing compressed on the way out.
             pub const fn new() -> Self {
@@ -109,7 +117,7 @@ macro_rules! compression_setters {
             }
 
             /// Send messages shorter than `bytes` uncompressed (default
-            /// [`DEFAULT_MIN_SIZE`]).
+            /// [`DEFAULT_MIN_SIZE`](Self::DEFAULT_MIN_SIZE)).
             pub fn min_size(mut self, bytes: usize) -> Self {
                 self.config.min_size = bytes;
                 self
@@ -149,7 +157,7 @@ macro_rules! compression_setters {
 /// |---|---|
 /// | encodings received ([`accept`](Self::accept)) | every enabled algorithm |
 /// | encodings sent ([`send_compressed`](Self::send_compressed)) | none: responses go out uncompressed |
-/// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`] (32 bytes) |
+/// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`](Self::DEFAULT_MIN_SIZE) (32 bytes) |
 /// | decompressed size limit ([`max_decompressed_size`](Self::max_decompressed_size)) | the call's `MessageLimits` receive limit (4 MiB unless a layer or setter asks otherwise) |
 /// | level ([`level`](Self::level)) | [`CompressionLevel::Default`] |
 #[derive(Clone, Copy, Debug)]
@@ -181,7 +189,7 @@ impl<S> Layer<S> for ServerCompressionLayer {
 /// |---|---|
 /// | encodings received ([`accept`](Self::accept)) | every enabled algorithm |
 /// | encodings sent ([`send_compressed`](Self::send_compressed)) | none: requests go out uncompressed |
-/// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`] (32 bytes) |
+/// | minimum size compressed ([`min_size`](Self::min_size)) | [`DEFAULT_MIN_SIZE`](Self::DEFAULT_MIN_SIZE) (32 bytes) |
 /// | decompressed size limit ([`max_decompressed_size`](Self::max_decompressed_size)) | the call's `MessageLimits` receive limit (4 MiB unless a layer or setter asks otherwise) |
 /// | level ([`level`](Self::level)) | [`CompressionLevel::Default`] |
 #[derive(Clone, Copy, Debug)]
@@ -243,7 +251,7 @@ mod tests {
         let layer = ServerCompressionLayer::new();
         assert_eq!(layer.config.accept, EncodingSet::enabled());
         assert_eq!(layer.config.send.iter().count(), 0);
-        assert_eq!(layer.config.min_size, DEFAULT_MIN_SIZE);
+        assert_eq!(layer.config.min_size, MIN_SIZE);
         let no_call_limit = http::Extensions::new();
         assert_eq!(
             super::super::service::recv_limit(&no_call_limit, &layer.config),

@@ -92,7 +92,7 @@
 //! the request was compressed with), and a client sends uncompressed unless
 //! its [`send_compressed`](ClientCompressionLayer::send_compressed) names
 //! one. Every algorithm of the build is accepted on the way in. Messages
-//! shorter than `min_size` (32 bytes by default, [`DEFAULT_MIN_SIZE`]) are
+//! shorter than `min_size` (32 bytes by default, [`ServerCompressionLayer::DEFAULT_MIN_SIZE`]) are
 //! always sent uncompressed, flagged 0 in the same stream.
 //!
 //! A request with no `grpc-encoding` (or `identity`) passes through
@@ -179,7 +179,9 @@ pub use algorithm::CompressionLevel;
 pub use body::CompressionBody;
 pub use control::{MessageCompression, SendCompression};
 pub use encoding::{Encoding, EncodingSet};
-pub use layer::{ClientCompressionLayer, ServerCompressionLayer, DEFAULT_MIN_SIZE};
+#[allow(deprecated)]
+pub use layer::DEFAULT_MIN_SIZE;
+pub use layer::{ClientCompressionLayer, ServerCompressionLayer};
 pub use service::{ClientCompression, ServerCompression};
 
 #[cfg(test)]
