@@ -19,7 +19,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
-use grpc_core::Status;
+use grpc_core::status::mapping::reset_code;
+use grpc_core::{Code, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
@@ -68,8 +69,9 @@ pub(crate) fn link<B>(body: B) -> (Canceller, CancellableBody<B>) {
 /// The error that makes hyper reset the stream with `CANCEL`: hyper looks
 /// for an `h2::Error` in the body error's source chain for the reason code.
 pub(crate) fn cancelled() -> Status {
+    let reason = reset_code(Code::Cancelled);
     Status::cancelled("the call was cancelled by the client")
-        .with_source(h2::Error::from(h2::Reason::CANCEL))
+        .with_source(h2::Error::from(h2::Reason::from(u32::from(reason))))
 }
 
 pin_project! {

@@ -161,6 +161,27 @@ pub fn code_from_http2_error(code: Http2ErrorCode) -> Option<Code> {
     })
 }
 
+/// The `RST_STREAM` code with which a side abandons a call it ends with
+/// `code` while the stream is still open: a client that gives up on a call
+/// (cancelled, past its deadline, a message it refused) and a server that
+/// cut a call off both send `CANCEL`, "the stream is no longer needed"
+/// (RFC 9113 §8.7; PROTOCOL-HTTP2: "The client ... sends RST_STREAM with
+/// CANCEL"). `OK` is no reason to reset a stream: `NO_ERROR`.
+///
+/// ```
+/// use grpc_core::status::mapping::{reset_code, Http2ErrorCode};
+/// use grpc_core::Code;
+///
+/// assert_eq!(reset_code(Code::ResourceExhausted), Http2ErrorCode::CANCEL);
+/// assert_eq!(reset_code(Code::Ok), Http2ErrorCode::NO_ERROR);
+/// ```
+pub fn reset_code(code: Code) -> Http2ErrorCode {
+    match code {
+        Code::Ok => Http2ErrorCode::NO_ERROR,
+        _ => Http2ErrorCode::CANCEL,
+    }
+}
+
 /// The code of every call still open on a connection that failed: refused,
 /// reset or closed under it, a keepalive `PING` that went unanswered, or a
 /// `GOAWAY` that ended the stream. Per `PROTOCOL-HTTP2.md`: "If a detectable

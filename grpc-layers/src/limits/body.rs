@@ -18,8 +18,8 @@ use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use grpc_core::status::mapping::Side;
-use grpc_core::{BoxError, Status};
+use grpc_core::status::mapping::{reset_code, Side};
+use grpc_core::{BoxError, Code, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
@@ -81,7 +81,9 @@ where
             // hyper resets the stream with the reason it finds in the
             // error's chain.
             Side::Client => {
-                MessageTooLarge::sent(len, max).caused_by(h2::Error::from(h2::Reason::CANCEL))
+                let reason = reset_code(Code::ResourceExhausted);
+                MessageTooLarge::sent(len, max)
+                    .caused_by(h2::Error::from(h2::Reason::from(u32::from(reason))))
             }
         };
         let _ = this.refused.set(err.status().clone());
