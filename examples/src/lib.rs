@@ -18,7 +18,7 @@ pub mod echo {
 /// README, with one method of each RPC kind.
 #[allow(missing_docs)]
 pub mod demo {
-    include!(concat!(env!("OUT_DIR"), "/demo.rs"));
+    grpc_server::include_proto!("demo");
 }
 
 pub mod axum_grpc;

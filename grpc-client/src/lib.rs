@@ -63,6 +63,10 @@ pub mod backoff;
 pub mod call;
 pub mod channel;
 pub mod codegen;
+
+/// Brings a proto package's generated code into scope; see
+/// [`grpc_core::include_proto!`].
+pub use grpc_core::include_proto;
 pub mod endpoint;
 pub mod error;
 pub mod service;

@@ -41,6 +41,28 @@ pub mod target;
 pub mod test_util;
 pub mod timeout;
 
+/// Brings the code `grpc-build` generated for a proto package into scope:
+/// `include_proto!("helloworld")` includes `$OUT_DIR/helloworld.rs`, the
+/// file `grpc_build::compile_protos` wrote for `package helloworld;` (a
+/// dotted package keeps its dots: `include_proto!("grpc.health.v1")`).
+/// Put it in a module of the package's name:
+///
+/// ```ignore
+/// pub mod helloworld {
+///     grpc_server::include_proto!("helloworld");
+/// }
+/// use helloworld::greeter_server::{Greeter, GreeterServer};
+/// ```
+///
+/// `grpc_server::include_proto!` and `grpc_client::include_proto!` are
+/// this macro.
+#[macro_export]
+macro_rules! include_proto {
+    ($package:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $package, ".rs"));
+    };
+}
+
 pub use body::GrpcBody;
 pub use error::BoxError;
 pub use limits::MessageLimits;

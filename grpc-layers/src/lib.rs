@@ -75,6 +75,12 @@ pub mod limits;
 pub mod load_shed;
 #[cfg(feature = "otel")]
 pub mod otel;
+
+/// The OpenTelemetry API crate the `otel` layers are written against (see
+/// the version table in [`otel`]): name it through here, and an SDK of the
+/// matching version plugs in.
+#[cfg(feature = "otel")]
+pub use opentelemetry;
 #[cfg(any(feature = "limits", feature = "otel"))]
 mod prefix;
 #[cfg(feature = "status")]

@@ -37,6 +37,10 @@
 
 pub mod body;
 pub mod codegen;
+
+/// Brings a proto package's generated code into scope; see
+/// [`grpc_core::include_proto!`].
+pub use grpc_core::include_proto;
 pub mod handler;
 pub mod router;
 pub use grpc_transport::runtime;

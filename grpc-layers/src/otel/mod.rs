@@ -210,6 +210,17 @@
 //! interned once per process (for at most 1024 methods; see the `method`
 //! module source). Non-gRPC requests pass untouched.
 //!
+//! # Versions
+//!
+//! The layers use the `opentelemetry` API crate, re-exported as
+//! [`grpc_layers::opentelemetry`](crate::opentelemetry). An SDK, exporter
+//! or bridge must be built on the same API version, or rustc reports
+//! "multiple different versions of crate `opentelemetry`":
+//!
+//! | grpc-layers | opentelemetry | opentelemetry_sdk | opentelemetry-otlp | tracing-opentelemetry |
+//! |---|---|---|---|---|
+//! | 0.1 | 0.33 | 0.33 | 0.33 | 0.34 |
+//!
 //! # Providers
 //!
 //! By default the layers use the global tracer and meter providers as
