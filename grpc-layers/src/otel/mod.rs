@@ -14,7 +14,15 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-//! // Any SDK setup; here spans are kept in memory to look at.
+//! // Any SDK setup; here spans are kept in memory to look at
+//! // (`InMemorySpanExporter` needs opentelemetry_sdk's `testing` feature; an
+//! // application exports with opentelemetry-otlp or opentelemetry-stdout).
+//! // W3C trace context, so client and server spans join one trace: the
+//! // OpenTelemetry default (`OTEL_PROPAGATORS=tracecontext,baggage`), which
+//! // a program sets as the global propagator on both sides.
+//! opentelemetry::global::set_text_map_propagator(
+//!     opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+//! );
 //! let exporter = InMemorySpanExporter::default();
 //! let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
 //!
@@ -125,6 +133,10 @@
 //! the global propagator
 //! ([`global::set_text_map_propagator`](opentelemetry::global::set_text_map_propagator);
 //! for W3C `traceparent` / `tracestate`, the SDK's `TraceContextPropagator`).
+//! Without one, the API's global propagator is a no-op and client and
+//! server spans come out as separate traces: set it on both sides, as
+//! OpenTelemetry's `OTEL_PROPAGATORS` default (`tracecontext,baggage`)
+//! says. The examples' `telemetry` module does this from the environment.
 //! The server layer reads the context from the headers with the same
 //! propagator and makes its span a child of it. It polls the inner service
 //! — its `call`, its response future, and each poll of its response body —
