@@ -45,16 +45,49 @@ impl GrpcBody {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let mut slot = Some(body);
-        if let Some(grpc) = (&mut slot as &mut dyn Any).downcast_mut::<Option<GrpcBody>>() {
-            return grpc.take().expect("slot was just filled");
-        }
-        let body = slot.expect("slot was just filled");
+        let body = match GrpcBody::downcast(body) {
+            Ok(grpc) => return grpc,
+            Err(body) => body,
+        };
         GrpcBody {
             kind: Kind::Boxed(
                 body.map_err(|e| Status::from_error(e.into()))
                     .boxed_unsync(),
             ),
+        }
+    }
+
+    /// `body` itself when it is a `GrpcBody` (moved, not boxed or
+    /// copied); `Err(body)` when it is any other type.
+    pub fn downcast<B: 'static>(body: B) -> Result<GrpcBody, B> {
+        let mut slot = Some(body);
+        match (&mut slot as &mut dyn Any).downcast_mut::<Option<GrpcBody>>() {
+            Some(grpc) => Ok(grpc.take().expect("slot was just filled")),
+            None => Err(slot.expect("slot was just filled")),
+        }
+    }
+
+    /// Applies `f` to `body` when it is a `GrpcBody`, giving back the same
+    /// type `B` (a layer can then change a body without changing the type
+    /// its inner service takes); `Err(body)`, untouched, for any other type.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use grpc_core::GrpcBody;
+    ///
+    /// let changed = GrpcBody::map_same(GrpcBody::empty(), |_| GrpcBody::once(Bytes::from("x"), None));
+    /// assert!(changed.is_ok());
+    /// assert!(GrpcBody::map_same(String::from("not ours"), |body| body).is_err());
+    /// ```
+    pub fn map_same<B: 'static>(body: B, f: impl FnOnce(GrpcBody) -> GrpcBody) -> Result<B, B> {
+        let mut slot = Some(body);
+        match (&mut slot as &mut dyn Any).downcast_mut::<Option<GrpcBody>>() {
+            Some(grpc) => {
+                let changed = f(grpc.take().expect("slot was just filled"));
+                *grpc = Some(changed);
+                Ok(slot.expect("the slot was refilled"))
+            }
+            None => Err(slot.expect("slot was just filled")),
         }
     }
 

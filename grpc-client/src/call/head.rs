@@ -21,7 +21,6 @@
 //! 4. Otherwise the headers are the initial metadata and the body carries
 //!    the messages, then trailers with the status.
 
-use std::any::Any;
 use std::future::poll_fn;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -146,12 +145,10 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let mut slot = Some(body);
-    if let Some(grpc) = (&mut slot as &mut dyn Any).downcast_mut::<Option<GrpcBody>>() {
-        return grpc.take().expect("slot was just filled");
+    match GrpcBody::downcast(body) {
+        Ok(grpc) => grpc,
+        Err(body) => GrpcBody::new(body.map_err(|e| status_from_error(e.into()))),
     }
-    let body = slot.expect("slot was just filled");
-    GrpcBody::new(body.map_err(|e| status_from_error(e.into())))
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! [`ServerTelemetry`] and [`ClientTelemetry`]: the services.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -48,13 +47,7 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let mut slot = Some(body);
-    let Some(grpc) = (&mut slot as &mut dyn Any).downcast_mut::<Option<GrpcBody>>() else {
-        return Err(slot.expect("slot was just filled"));
-    };
-    let body = grpc.take().expect("slot was just filled");
-    *grpc = Some(GrpcBody::new(WatchedBody::new(body, watch)));
-    Ok(slot.expect("the slot was refilled"))
+    GrpcBody::map_same(body, |grpc| GrpcBody::new(WatchedBody::new(grpc, watch)))
 }
 
 /// The server side: a span per call (a child of the context the request
